@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The part of ci/test.sh that runs INSIDE the rxe VM (started by ci/rxe-vm.sh, which sets
+# SHARDLINK_REQUIRE_RDMA=1 so that device tests fail instead of skipping).
+# Runs every device test against real rxe devices: the native suite plain and sanitized, then the
+# Java RDMA tests. Writes JUnit XML into $1 (default build-reports/vm); ci/test.sh counts them on
+# the host. Runs all three parts even if one fails, and exits non-zero if any did.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build-reports/vm}
+mkdir -p "$out"
+rc=0
+
+if [ "${SHARDLINK_IN_VM:-0}" != 1 ]; then
+  echo "vm-stage: not inside the rxe VM; run it through ci/rxe-vm.sh -- ci/vm-stage.sh" >&2
+  exit 2
+fi
+
+echo "vm-stage: RDMA devices in the guest:"
+rdma link show || rc=1
+
+run_ctest() { # build-dir report-name
+  echo "vm-stage: ctest in $1"
+  (cd "$1" && ctest --output-on-failure --no-tests=error --output-junit "$PWD/../$out/$2.xml") || rc=1
+}
+run_ctest build native
+ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  run_ctest build-asan native-asan
+
+if [ -f target/test-classpath.txt ] && [ -d target/test-classes ]; then
+  echo "vm-stage: Java RDMA tests (tag rdma)"
+  java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
+  "$java_home/bin/java" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dshardlink.native.path="$PWD/target/classes/META-INF/native/linux-x86_64/libshardlink_jni.so" \
+    -cp "target/classes:target/test-classes:$(cat target/test-classpath.txt)" \
+    org.junit.platform.console.ConsoleLauncher \
+    --scan-classpath target/test-classes --include-tag rdma \
+    --details=tree --disable-banner --reports-dir "$out/java" || rc=1
+else
+  echo "vm-stage: no Java test build (target/test-classes, target/test-classpath.txt): run ci/test.sh" >&2
+  rc=1
+fi
+exit $rc
