@@ -1,0 +1,326 @@
+package io.shardlink.config;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * Immutable configuration of one shardlink node. Build with {@link #builder()}; {@link Builder#build()}
+ * validates every field and names the bad one in its {@link IllegalArgumentException}.
+ *
+ * <p>TLS: key material is either PEM files ({@code certChainPem} + {@code privateKeyPem}, PKCS#8 key) or a
+ * {@link KeyManagerFactory}; trust is either a PEM file of CA certificates ({@code trustCertsPem}) or a
+ * {@link TrustManagerFactory}. Both are required: shardlink never runs without peer verification.
+ * With {@code requireClientAuth} (default on) a server refuses clients without a certificate its trust accepts.
+ */
+public final class ShardlinkConfig {
+    public static final int KiB = 1024;
+    public static final int MiB = 1024 * 1024;
+
+    public static final String DEFAULT_DEVICE = "auto";
+    public static final int DEFAULT_MAX_SEND_SIZE = 4 * MiB;
+    public static final int DEFAULT_NUM_MEMORY_REGIONS = 16;
+    public static final int DEFAULT_QP_DEPTH = 64;
+    public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
+    /** UDP payload for ordinary (1500-byte MTU) networks. */
+    public static final int QUIC_PAYLOAD_ORDINARY = 1350;
+    /** UDP payload used on loopback (MTU 65536): per-packet CPU cost dominates QUIC, so bigger is faster. */
+    public static final int QUIC_PAYLOAD_LOOPBACK = 16 * KiB;
+    public static final int MIN_SEND_SIZE = 4 * KiB;
+    public static final int MAX_SEND_SIZE = 64 * MiB;
+
+    private final String nodeId;
+    private final InetSocketAddress listenAddress;
+    private final String device;
+    private final int port;
+    private final int gidIndex;
+    private final int maxSendSize;
+    private final int numMemoryRegions;
+    private final int qpDepth;
+    private final TransportMode transportMode;
+    private final Duration connectTimeout;
+    private final Duration idleTimeout;
+    private final Duration requestTimeout;
+    private final Path certChainPem;
+    private final Path privateKeyPem;
+    private final String privateKeyPassword;
+    private final Path trustCertsPem;
+    private final KeyManagerFactory keyManagerFactory;
+    private final TrustManagerFactory trustManagerFactory;
+    private final boolean requireClientAuth;
+    private final long pinnedMemoryBudget;
+    private final int quicUdpPayloadSize;
+    private final int ioThreads;
+    private final int quicMaxStreams;
+    private final long quicStreamWindow;
+    private final long quicConnectionWindow;
+
+    private ShardlinkConfig(Builder b) {
+        this.nodeId = b.nodeId;
+        this.listenAddress = b.listenAddress;
+        this.device = b.device;
+        this.port = b.port;
+        this.gidIndex = b.gidIndex;
+        this.maxSendSize = b.maxSendSize;
+        this.numMemoryRegions = b.numMemoryRegions;
+        this.qpDepth = b.qpDepth;
+        this.transportMode = b.transportMode;
+        this.connectTimeout = b.connectTimeout;
+        this.idleTimeout = b.idleTimeout;
+        this.requestTimeout = b.requestTimeout;
+        this.certChainPem = b.certChainPem;
+        this.privateKeyPem = b.privateKeyPem;
+        this.privateKeyPassword = b.privateKeyPassword;
+        this.trustCertsPem = b.trustCertsPem;
+        this.keyManagerFactory = b.keyManagerFactory;
+        this.trustManagerFactory = b.trustManagerFactory;
+        this.requireClientAuth = b.requireClientAuth;
+        this.pinnedMemoryBudget = b.pinnedMemoryBudget;
+        this.quicUdpPayloadSize = b.quicUdpPayloadSize;
+        this.ioThreads = b.ioThreads;
+        this.quicMaxStreams = b.quicMaxStreams;
+        this.quicStreamWindow = b.quicStreamWindow;
+        this.quicConnectionWindow = b.quicConnectionWindow;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.nodeId = nodeId;
+        b.listenAddress = listenAddress;
+        b.device = device;
+        b.port = port;
+        b.gidIndex = gidIndex;
+        b.maxSendSize = maxSendSize;
+        b.numMemoryRegions = numMemoryRegions;
+        b.qpDepth = qpDepth;
+        b.transportMode = transportMode;
+        b.connectTimeout = connectTimeout;
+        b.idleTimeout = idleTimeout;
+        b.requestTimeout = requestTimeout;
+        b.certChainPem = certChainPem;
+        b.privateKeyPem = privateKeyPem;
+        b.privateKeyPassword = privateKeyPassword;
+        b.trustCertsPem = trustCertsPem;
+        b.keyManagerFactory = keyManagerFactory;
+        b.trustManagerFactory = trustManagerFactory;
+        b.requireClientAuth = requireClientAuth;
+        b.pinnedMemoryBudget = pinnedMemoryBudget;
+        b.quicUdpPayloadSize = quicUdpPayloadSize;
+        b.ioThreads = ioThreads;
+        b.quicMaxStreams = quicMaxStreams;
+        b.quicStreamWindow = quicStreamWindow;
+        b.quicConnectionWindow = quicConnectionWindow;
+        return b;
+    }
+
+    /** This node's id, sent in HELLO and used in error messages and thread names. */
+    public String nodeId() { return nodeId; }
+    /** Where the QUIC server listens (UDP); port 0 picks a free port. */
+    public InetSocketAddress listenAddress() { return listenAddress; }
+    /** RDMA device name ("auto", "mlx5_0", "rxe0"). */
+    public String device() { return device; }
+    /** RDMA port number (1-based). */
+    public int port() { return port; }
+    public int gidIndex() { return gidIndex; }
+    /** Largest frame payload (one chunk / one ring slot's payload), bytes. */
+    public int maxSendSize() { return maxSendSize; }
+    /** Ring slots per peer = the copy window in chunks (credits). */
+    public int numMemoryRegions() { return numMemoryRegions; }
+    public int qpDepth() { return qpDepth; }
+    public TransportMode transportMode() { return transportMode; }
+    public Duration connectTimeout() { return connectTimeout; }
+    public Duration idleTimeout() { return idleTimeout; }
+    /** Bound on one request's wait (a read, an ACK, a RESUME reply). */
+    public Duration requestTimeout() { return requestTimeout; }
+    public Path certChainPem() { return certChainPem; }
+    public Path privateKeyPem() { return privateKeyPem; }
+    /** Password of the private key PEM, or null when it is not encrypted. */
+    public String privateKeyPassword() { return privateKeyPassword; }
+    public Path trustCertsPem() { return trustCertsPem; }
+    public KeyManagerFactory keyManagerFactory() { return keyManagerFactory; }
+    public TrustManagerFactory trustManagerFactory() { return trustManagerFactory; }
+    public boolean requireClientAuth() { return requireClientAuth; }
+    /** Node-wide budget for pinned (registered / pooled direct) chunk buffers, bytes. */
+    public long pinnedMemoryBudget() { return pinnedMemoryBudget; }
+    /** QUIC max UDP payload; 0 = derive from the interface MTU (see {@link #quicUdpPayloadFor(int)}). */
+    public int quicUdpPayloadSize() { return quicUdpPayloadSize; }
+    public int ioThreads() { return ioThreads; }
+    /** QUIC initial_max_streams_bidi: bounds concurrent reads + copies per connection. */
+    public int quicMaxStreams() { return quicMaxStreams; }
+    public long quicStreamWindow() { return quicStreamWindow; }
+    public long quicConnectionWindow() { return quicConnectionWindow; }
+
+    /** The pooled direct buffer count the pinned budget allows. */
+    public int pinnedBufferCount() {
+        return (int) Math.min(Integer.MAX_VALUE, pinnedMemoryBudget / maxSendSize);
+    }
+
+    /**
+     * The UDP payload to use on an interface with the given MTU when {@link #quicUdpPayloadSize()} is 0:
+     * 1350 on ordinary networks, MTU minus IPv6+UDP headers (and margin) on jumbo-frame networks,
+     * {@link #QUIC_PAYLOAD_LOOPBACK} on loopback (MTU 65536).
+     */
+    public int quicUdpPayloadFor(int mtu) {
+        if (quicUdpPayloadSize > 0) {
+            return quicUdpPayloadSize;
+        }
+        if (mtu >= 65536) {
+            return QUIC_PAYLOAD_LOOPBACK;
+        }
+        if (mtu >= 9000) {
+            return Math.min(QUIC_PAYLOAD_LOOPBACK, mtu - 100);
+        }
+        return QUIC_PAYLOAD_ORDINARY;
+    }
+
+    @Override
+    public String toString() {
+        return "ShardlinkConfig{nodeId=" + nodeId + ", listen=" + listenAddress + ", device=" + device
+                + ", port=" + port + ", gidIndex=" + gidIndex + ", maxSendSize=" + maxSendSize
+                + ", numMemoryRegions=" + numMemoryRegions + ", qpDepth=" + qpDepth + ", mode=" + transportMode
+                + ", requireClientAuth=" + requireClientAuth + ", pinnedMemoryBudget=" + pinnedMemoryBudget
+                + ", quicUdpPayloadSize=" + (quicUdpPayloadSize == 0 ? "auto" : quicUdpPayloadSize) + "}";
+    }
+
+    /** Mutable builder; {@link #build()} validates. */
+    public static final class Builder {
+        private String nodeId = "node-" + UUID.randomUUID().toString().substring(0, 8);
+        private InetSocketAddress listenAddress = new InetSocketAddress("127.0.0.1", 0);
+        private String device = DEFAULT_DEVICE;
+        private int port = 1;
+        private int gidIndex = 0;
+        private int maxSendSize = DEFAULT_MAX_SEND_SIZE;
+        private int numMemoryRegions = DEFAULT_NUM_MEMORY_REGIONS;
+        private int qpDepth = DEFAULT_QP_DEPTH;
+        private TransportMode transportMode = TransportMode.AUTO;
+        private Duration connectTimeout = Duration.ofSeconds(10);
+        private Duration idleTimeout = Duration.ofSeconds(60);
+        private Duration requestTimeout = Duration.ofSeconds(30);
+        private Path certChainPem;
+        private Path privateKeyPem;
+        private String privateKeyPassword;
+        private Path trustCertsPem;
+        private KeyManagerFactory keyManagerFactory;
+        private TrustManagerFactory trustManagerFactory;
+        private boolean requireClientAuth = true;
+        private long pinnedMemoryBudget = DEFAULT_PINNED_MEMORY_BUDGET;
+        private int quicUdpPayloadSize = 0;
+        private int ioThreads = 1;
+        private int quicMaxStreams = 4096;
+        private long quicStreamWindow = 16L * MiB;
+        private long quicConnectionWindow = 128L * MiB;
+
+        private Builder() {}
+
+        public Builder nodeId(String v) { this.nodeId = v; return this; }
+        public Builder listenAddress(InetSocketAddress v) { this.listenAddress = v; return this; }
+        public Builder device(String v) { this.device = v; return this; }
+        public Builder port(int v) { this.port = v; return this; }
+        public Builder gidIndex(int v) { this.gidIndex = v; return this; }
+        public Builder maxSendSize(int v) { this.maxSendSize = v; return this; }
+        public Builder numMemoryRegions(int v) { this.numMemoryRegions = v; return this; }
+        public Builder qpDepth(int v) { this.qpDepth = v; return this; }
+        public Builder transportMode(TransportMode v) { this.transportMode = v; return this; }
+        public Builder connectTimeout(Duration v) { this.connectTimeout = v; return this; }
+        public Builder idleTimeout(Duration v) { this.idleTimeout = v; return this; }
+        public Builder requestTimeout(Duration v) { this.requestTimeout = v; return this; }
+        /** PEM files: certificate chain (leaf first) and PKCS#8 private key. */
+        public Builder keyPem(Path certChain, Path privateKey) {
+            this.certChainPem = certChain;
+            this.privateKeyPem = privateKey;
+            return this;
+        }
+        public Builder privateKeyPassword(String v) { this.privateKeyPassword = v; return this; }
+        public Builder trustCertsPem(Path v) { this.trustCertsPem = v; return this; }
+        public Builder keyManagerFactory(KeyManagerFactory v) { this.keyManagerFactory = v; return this; }
+        public Builder trustManagerFactory(TrustManagerFactory v) { this.trustManagerFactory = v; return this; }
+        public Builder requireClientAuth(boolean v) { this.requireClientAuth = v; return this; }
+        public Builder pinnedMemoryBudget(long v) { this.pinnedMemoryBudget = v; return this; }
+        /** 0 = derive from the interface MTU. */
+        public Builder quicUdpPayloadSize(int v) { this.quicUdpPayloadSize = v; return this; }
+        public Builder ioThreads(int v) { this.ioThreads = v; return this; }
+        public Builder quicMaxStreams(int v) { this.quicMaxStreams = v; return this; }
+        public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
+        public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
+
+        /** Validates and builds; throws {@link IllegalArgumentException} naming the first bad field. */
+        public ShardlinkConfig build() {
+            require(nodeId != null && !nodeId.isBlank() && nodeId.length() <= 255,
+                    "nodeId must be 1..255 characters, got " + quote(nodeId));
+            require(listenAddress != null, "listenAddress must be set");
+            require(device != null && !device.isBlank() && device.length() < 64,
+                    "device must be \"auto\" or an RDMA device name (e.g. mlx5_0, rxe0) shorter than 64 chars, got "
+                            + quote(device));
+            require(port >= 1 && port <= 255, "port must be an RDMA port number in 1..255, got " + port);
+            require(gidIndex >= 0 && gidIndex <= 255, "gidIndex must be in 0..255, got " + gidIndex);
+            require(maxSendSize >= MIN_SEND_SIZE && maxSendSize <= MAX_SEND_SIZE,
+                    "maxSendSize must be in " + MIN_SEND_SIZE + ".." + MAX_SEND_SIZE + " bytes, got " + maxSendSize);
+            require(numMemoryRegions >= 1 && numMemoryRegions <= 1024,
+                    "numMemoryRegions must be in 1..1024, got " + numMemoryRegions);
+            require(qpDepth >= 1 && qpDepth <= 16384, "qpDepth must be in 1..16384, got " + qpDepth);
+            require(qpDepth >= numMemoryRegions,
+                    "qpDepth (" + qpDepth + ") must be at least numMemoryRegions (" + numMemoryRegions
+                            + "): every ring slot needs a posted receive");
+            require(transportMode != null, "transportMode must be set");
+            requirePositive(connectTimeout, "connectTimeout");
+            requirePositive(idleTimeout, "idleTimeout");
+            requirePositive(requestTimeout, "requestTimeout");
+            long ring = (long) numMemoryRegions * maxSendSize;
+            require(pinnedMemoryBudget >= 2 * ring,
+                    "pinnedMemoryBudget (" + pinnedMemoryBudget + " bytes) must be at least 2 x numMemoryRegions x "
+                            + "maxSendSize = " + (2 * ring) + " bytes (one receive ring + one send window)");
+            require(quicUdpPayloadSize == 0 || (quicUdpPayloadSize >= 1200 && quicUdpPayloadSize <= 65527),
+                    "quicUdpPayloadSize must be 0 (auto) or in 1200..65527 bytes, got " + quicUdpPayloadSize);
+            require(ioThreads >= 1 && ioThreads <= 64, "ioThreads must be in 1..64, got " + ioThreads);
+            require(quicMaxStreams >= 16 && quicMaxStreams <= 1_000_000,
+                    "quicMaxStreams must be in 16..1000000, got " + quicMaxStreams);
+            require(quicStreamWindow >= 64 * KiB,
+                    "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
+            require(quicConnectionWindow >= quicStreamWindow,
+                    "quicConnectionWindow (" + quicConnectionWindow + ") must be at least quicStreamWindow ("
+                            + quicStreamWindow + ")");
+            // TLS
+            require((certChainPem == null) == (privateKeyPem == null),
+                    "certChainPem and privateKeyPem must be set together (got certChainPem=" + certChainPem
+                            + ", privateKeyPem=" + privateKeyPem + ")");
+            require(certChainPem != null || keyManagerFactory != null,
+                    "tls key material missing: set certChainPem + privateKeyPem (keyPem) or keyManagerFactory");
+            require(certChainPem == null || keyManagerFactory == null,
+                    "tls key material set twice: use either certChainPem + privateKeyPem or keyManagerFactory");
+            require(trustCertsPem != null || trustManagerFactory != null,
+                    "tls trust missing: set trustCertsPem or trustManagerFactory (peers are always verified)");
+            require(trustCertsPem == null || trustManagerFactory == null,
+                    "tls trust set twice: use either trustCertsPem or trustManagerFactory");
+            requireReadable(certChainPem, "certChainPem");
+            requireReadable(privateKeyPem, "privateKeyPem");
+            requireReadable(trustCertsPem, "trustCertsPem");
+            return new ShardlinkConfig(this);
+        }
+
+        private static void requirePositive(Duration d, String field) {
+            require(d != null && !d.isNegative() && !d.isZero(), field + " must be a positive duration, got " + d);
+        }
+
+        private static void requireReadable(Path p, String field) {
+            require(p == null || Files.isReadable(p), field + " is not a readable file: " + p);
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new IllegalArgumentException("invalid shardlink config: " + message);
+            }
+        }
+
+        private static String quote(String s) {
+            return s == null ? "null" : "\"" + s + "\"";
+        }
+    }
+}

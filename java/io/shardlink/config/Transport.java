@@ -1,0 +1,7 @@
+package io.shardlink.config;
+
+/** A data path's transport. */
+public enum Transport {
+    RDMA,
+    QUIC
+}

@@ -1,0 +1,6 @@
+package io.shardlink.metrics;
+
+public enum Direction {
+    SENT,
+    RECEIVED
+}

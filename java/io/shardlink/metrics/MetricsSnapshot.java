@@ -1,0 +1,78 @@
+package io.shardlink.metrics;
+
+import io.shardlink.config.Transport;
+import io.shardlink.state.PeerState;
+import java.util.Map;
+
+/**
+ * Immutable counters of a node or a peer at one instant: bytes and operations by transport and direction,
+ * completions by status, fallbacks by cause, peers by state (node scope), the read-latency histogram, and,
+ * for a node, one snapshot per peer.
+ */
+public final class MetricsSnapshot {
+    private final String scope;
+    private final PeerState state;
+    private final Map<Transport, Map<Direction, Long>> bytes;
+    private final Map<Transport, Map<Direction, Long>> ops;
+    private final Map<CompletionStatus, Long> completions;
+    private final Map<String, Long> fallbacks;
+    private final Map<PeerState, Long> peersByState;
+    private final LatencyHistogram.Snapshot readLatency;
+    private final Map<String, MetricsSnapshot> peers;
+
+    MetricsSnapshot(String scope, PeerState state, Map<Transport, Map<Direction, Long>> bytes,
+                    Map<Transport, Map<Direction, Long>> ops, Map<CompletionStatus, Long> completions,
+                    Map<String, Long> fallbacks, Map<PeerState, Long> peersByState,
+                    LatencyHistogram.Snapshot readLatency, Map<String, MetricsSnapshot> peers) {
+        this.scope = scope;
+        this.state = state;
+        this.bytes = deepCopy(bytes);
+        this.ops = deepCopy(ops);
+        this.completions = Map.copyOf(completions);
+        this.fallbacks = Map.copyOf(fallbacks);
+        this.peersByState = Map.copyOf(peersByState);
+        this.readLatency = readLatency;
+        this.peers = Map.copyOf(peers);
+    }
+
+    private static Map<Transport, Map<Direction, Long>> deepCopy(Map<Transport, Map<Direction, Long>> m) {
+        java.util.EnumMap<Transport, Map<Direction, Long>> c = new java.util.EnumMap<>(Transport.class);
+        m.forEach((k, v) -> c.put(k, Map.copyOf(v)));
+        return java.util.Collections.unmodifiableMap(c);
+    }
+
+    /** Node id or peer id. */
+    public String scope() { return scope; }
+    /** The peer's state (peer scope), or null for a node. */
+    public PeerState state() { return state; }
+    public long bytes(Transport t, Direction d) { return bytes.get(t).get(d); }
+    public long ops(Transport t, Direction d) { return ops.get(t).get(d); }
+    public long completions(CompletionStatus s) { return completions.get(s); }
+    /** Fallbacks from RDMA to QUIC, by cause (exception class and message). */
+    public Map<String, Long> fallbacks() { return fallbacks; }
+    public long totalFallbacks() { return fallbacks.values().stream().mapToLong(Long::longValue).sum(); }
+    public long peersIn(PeerState s) { return peersByState.getOrDefault(s, 0L); }
+    public Map<PeerState, Long> peersByState() { return peersByState; }
+    public LatencyHistogram.Snapshot readLatency() { return readLatency; }
+    public Map<String, MetricsSnapshot> peers() { return peers; }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("metrics[").append(scope);
+        if (state != null) {
+            sb.append(" ").append(state);
+        }
+        sb.append("]");
+        for (Transport t : Transport.values()) {
+            sb.append(' ').append(t).append(": sent ").append(bytes(t, Direction.SENT)).append("B/")
+                    .append(ops(t, Direction.SENT)).append("ops, recv ").append(bytes(t, Direction.RECEIVED))
+                    .append("B/").append(ops(t, Direction.RECEIVED)).append("ops;");
+        }
+        sb.append(" completions ").append(completions).append("; fallbacks ").append(fallbacks);
+        if (state == null) {
+            sb.append("; peers ").append(peersByState);
+        }
+        sb.append("; reads ").append(readLatency);
+        return sb.toString();
+    }
+}

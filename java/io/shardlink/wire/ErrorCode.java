@@ -1,0 +1,42 @@
+package io.shardlink.wire;
+
+/** Error codes carried in ERROR frames ({@code arg}) and in {@link FrameException}. */
+public enum ErrorCode {
+    BAD_MAGIC(1),
+    BAD_VERSION(2),
+    BAD_TYPE(3),
+    TRUNCATED(4),
+    TOO_LARGE(5),
+    OUT_OF_BOUNDS(6),
+    CRC_MISMATCH(7),
+    BAD_HEADER(8),
+    PROTOCOL(9),
+    UNKNOWN_TRANSFER(10),
+    OUT_OF_ORDER(11),
+    NOT_FOUND(12),
+    SINK_FAILED(13),
+    SOURCE_FAILED(14),
+    SHUTTING_DOWN(15),
+    BAD_REQUEST(16),
+    INTERNAL(17);
+
+    private final int code;
+
+    ErrorCode(int code) {
+        this.code = code;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    /** The code's enum, or INTERNAL for an unknown one. */
+    public static ErrorCode of(int code) {
+        for (ErrorCode c : values()) {
+            if (c.code == code) {
+                return c;
+            }
+        }
+        return INTERNAL;
+    }
+}
