@@ -101,21 +101,25 @@ static uint32_t drain_events(sl_cq *cq)
     return n;
 }
 
+static int cq_busy(const char *fn, void *obj)
+{
+    sl_cq *cq = obj;
+    unsigned children = atomic_load(&cq->children);
+
+    if (!children)
+        return 0;
+    return sl_fail(SL_EBUSY, 0, "%s: %u queue pair(s) still use the completion queue: destroy "
+                   "them first", fn, children);
+}
+
 int sl_cq_destroy(sl_handle h)
 {
     static const char fn[] = "sl_cq_destroy";
-    unsigned children;
     sl_cq *cq;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_CQ, (void **)&cq);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_CQ, (void **)&cq, cq_busy);
 
     if (rc)
         return rc;
-    children = atomic_load(&cq->children);
-    if (children) {
-        sl_handle_close_abort(h);
-        return sl_fail(SL_EBUSY, 0, "%s: %u queue pair(s) still use the completion queue: destroy "
-                       "them first", fn, children);
-    }
     drain_events(cq); /* ibv_destroy_cq waits for every event read to be acknowledged */
     rc = ibv_destroy_cq(cq->cq);
     if (rc) {

@@ -183,21 +183,25 @@ fail:
     return rc;
 }
 
+static int device_busy(const char *fn, void *obj)
+{
+    sl_device *dev = obj;
+    unsigned children = atomic_load(&dev->children);
+
+    if (!children)
+        return 0;
+    return sl_fail(SL_EBUSY, 0, "%s: device %s still has %u protection domain(s) / completion "
+                   "queue(s): destroy them first", fn, dev->name, children);
+}
+
 int sl_device_close(sl_handle h)
 {
     static const char fn[] = "sl_device_close";
     sl_device *dev;
-    unsigned children;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_DEVICE, (void **)&dev);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_DEVICE, (void **)&dev, device_busy);
 
     if (rc)
         return rc;
-    children = atomic_load(&dev->children);
-    if (children) {
-        sl_handle_close_abort(h);
-        return sl_fail(SL_EBUSY, 0, "%s: device %s still has %u protection domain(s) / completion "
-                       "queue(s): destroy them first", fn, dev->name, children);
-    }
     rc = ibv_close_device(dev->ctx);
     if (rc) {
         sl_handle_close_abort(h);

@@ -170,7 +170,7 @@ static void backoff(unsigned *spins)
     }
 }
 
-int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj)
+int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj, sl_busy_fn busy)
 {
     struct slot *s;
     uint64_t st;
@@ -179,6 +179,10 @@ int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj
 
     if (rc)
         return rc;
+    if (busy && (rc = busy(fn, *obj)) != 0) {
+        sl_handle_release(h);
+        return rc;
+    }
     s = slot_of(h_index(h));
     st = atomic_load_explicit(&s->state, memory_order_acquire);
     do {
@@ -192,6 +196,10 @@ int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj
     /* New acquires now fail; wait for the calls already inside to leave. */
     while ((atomic_load_explicit(&s->state, memory_order_acquire) & REFS_MASK) > 1)
         backoff(&spins);
+    if (busy && (rc = busy(fn, *obj)) != 0) {
+        sl_handle_close_abort(h);
+        return rc;
+    }
     return SL_OK;
 }
 

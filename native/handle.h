@@ -54,9 +54,16 @@ SL_HANDLE_HIDDEN void sl_handle_release(sl_handle h);
 /* 1 if a destroy has started on h (for long waits that should give way to the destroyer). */
 SL_HANDLE_HIDDEN int sl_handle_closing(sl_handle h);
 
-/* Starts a destroy: acquire, mark closing, wait for other calls to leave. SL_EBADHANDLE if h is
- * not live (or another destroy already owns it). */
-SL_HANDLE_HIDDEN int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj);
+/*
+ * Starts a destroy: acquire, mark closing, wait for other calls to leave. SL_EBADHANDLE if h is
+ * not live (or another destroy already owns it). busy (may be NULL) says whether the object still
+ * has children (returns a status with the error set, or 0); it is asked before closing, so that a
+ * refused destroy is not visible to concurrent callers, and again once they have left (a child
+ * created meanwhile), in which case the destroy is aborted.
+ */
+typedef int (*sl_busy_fn)(const char *fn, void *obj);
+SL_HANDLE_HIDDEN int sl_handle_close_begin(const char *fn, sl_handle h, unsigned type, void **obj,
+                                           sl_busy_fn busy);
 /* Gives up a destroy that was begun: the object stays valid. */
 SL_HANDLE_HIDDEN void sl_handle_close_abort(sl_handle h);
 /* Completes a destroy: the slot is retired (generation bumped) and reusable. */

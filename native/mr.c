@@ -103,7 +103,7 @@ int sl_mr_deregister(sl_handle h)
 {
     static const char fn[] = "sl_mr_deregister";
     sl_mr *mr;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_MR, (void **)&mr);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_MR, (void **)&mr, NULL);
 
     if (rc)
         return rc;

@@ -43,21 +43,25 @@ out:
     return rc;
 }
 
+static int pd_busy(const char *fn, void *obj)
+{
+    sl_pd *pd = obj;
+    unsigned children = atomic_load(&pd->children);
+
+    if (!children)
+        return 0;
+    return sl_fail(SL_EBUSY, 0, "%s: the protection domain still has %u queue pair(s) / memory "
+                   "region(s): destroy them first", fn, children);
+}
+
 int sl_pd_destroy(sl_handle h)
 {
     static const char fn[] = "sl_pd_destroy";
-    unsigned children;
     sl_pd *pd;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_PD, (void **)&pd);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_PD, (void **)&pd, pd_busy);
 
     if (rc)
         return rc;
-    children = atomic_load(&pd->children);
-    if (children) {
-        sl_handle_close_abort(h);
-        return sl_fail(SL_EBUSY, 0, "%s: the protection domain still has %u queue pair(s) / memory "
-                       "region(s): destroy them first", fn, children);
-    }
     rc = ibv_dealloc_pd(pd->pd);
     if (rc) {
         sl_handle_close_abort(h);

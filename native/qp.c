@@ -228,7 +228,7 @@ int sl_qp_destroy(sl_handle h)
 {
     static const char fn[] = "sl_qp_destroy";
     sl_qp *qp;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_QP, (void **)&qp);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_QP, (void **)&qp, NULL);
 
     if (rc)
         return rc;

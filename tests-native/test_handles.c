@@ -38,16 +38,16 @@ static void basics(void)
     EXPECT_ERR_TEXT("is a test, expected a mr");
 
     /* a destroy that is begun and aborted leaves the handle valid */
-    OK(sl_handle_close_begin("t", hs[5], SL_TYPE_TEST, &p));
+    OK(sl_handle_close_begin("t", hs[5], SL_TYPE_TEST, &p, NULL));
     EXPECT_RC(sl_handle_acquire("t", hs[5], SL_TYPE_TEST, &p), SL_EBADHANDLE); /* closing */
-    EXPECT_RC(sl_handle_close_begin("t", hs[5], SL_TYPE_TEST, &p), SL_EBADHANDLE); /* one closer */
+    EXPECT_RC(sl_handle_close_begin("t", hs[5], SL_TYPE_TEST, &p, NULL), SL_EBADHANDLE); /* one closer */
     sl_handle_close_abort(hs[5]);
     OK(sl_handle_acquire("t", hs[5], SL_TYPE_TEST, &p));
     sl_handle_release(hs[5]);
 
     /* destroy all; the slots are reused with a new generation, and old handles stay dead */
     for (int i = 0; i < N; i++) {
-        OK(sl_handle_close_begin("t", hs[i], SL_TYPE_TEST, &p));
+        OK(sl_handle_close_begin("t", hs[i], SL_TYPE_TEST, &p, NULL));
         sl_handle_close_finish(hs[i]);
     }
     CHECK(sl_handle_live_count() == 0);
@@ -59,7 +59,7 @@ static void basics(void)
         CHECK(h != hs[(uint32_t)h]);           /* ...under a new generation */
         EXPECT_RC(sl_handle_acquire("t", hs[(uint32_t)h], SL_TYPE_TEST, &p), SL_EBADHANDLE);
         EXPECT_ERR_TEXT("was destroyed or never issued");
-        OK(sl_handle_close_begin("t", h, SL_TYPE_TEST, &p));
+        OK(sl_handle_close_begin("t", h, SL_TYPE_TEST, &p, NULL));
         sl_handle_close_finish(h);
     }
     CHECK(sl_handle_live_count() == 0);
@@ -117,7 +117,7 @@ static void race(void)
     for (int i = 0; i < RACE_OBJS; i++) {
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        OK(sl_handle_close_begin("destroyer", rhs[i], SL_TYPE_TEST, &p));
+        OK(sl_handle_close_begin("destroyer", rhs[i], SL_TYPE_TEST, &p, NULL));
         CHECK(p == &robjs[i]);
         atomic_store(&robjs[i].magic, DEAD);   /* "free": nobody may be using it now */
         sl_handle_close_finish(rhs[i]);

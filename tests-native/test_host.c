@@ -130,7 +130,7 @@ static void wrong_type_and_destroyed(void)
     EXPECT_RC(sl_cq_destroy(h), SL_EBADHANDLE);
     EXPECT_ERR_TEXT("is a test, expected a cq");
 
-    OK(sl_handle_close_begin("test", h, SL_TYPE_TEST, &p));
+    OK(sl_handle_close_begin("test", h, SL_TYPE_TEST, &p, NULL));
     CHECK(p == &obj);
     sl_handle_close_finish(h);
     EXPECT_RC(sl_handle_acquire("test", h, SL_TYPE_TEST, &p), SL_EBADHANDLE);
