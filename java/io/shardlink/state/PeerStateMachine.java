@@ -24,7 +24,7 @@ public final class PeerStateMachine {
         }
     }
 
-    private final String peer;
+    private volatile String peer;
     private final ReentrantLock lock = new ReentrantLock();
     private final CopyOnWriteArrayList<PeerStateListener> listeners = new CopyOnWriteArrayList<>();
     private final ArrayDeque<Transition> history = new ArrayDeque<>();
@@ -38,6 +38,11 @@ public final class PeerStateMachine {
 
     public String peer() {
         return peer;
+    }
+
+    /** Names the peer once its node id is known (HELLO); until then it is named by its address. */
+    public void rename(String newName) {
+        this.peer = Objects.requireNonNull(newName, "peer");
     }
 
     public PeerState state() {

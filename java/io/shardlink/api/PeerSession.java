@@ -1,0 +1,511 @@
+package io.shardlink.api;
+
+import io.shardlink.buffer.DirectBufferPool;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import io.shardlink.config.TransportMode;
+import io.shardlink.metrics.CompletionStatus;
+import io.shardlink.metrics.Direction;
+import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.metrics.TransportMetrics;
+import io.shardlink.quic.QuicConnection;
+import io.shardlink.quic.QuicConnectionListener;
+import io.shardlink.quic.QuicDataPath;
+import io.shardlink.state.PeerState;
+import io.shardlink.state.PeerStateListener;
+import io.shardlink.state.PeerStateMachine;
+import io.shardlink.transfer.ChunkSource;
+import io.shardlink.transfer.CopyContext;
+import io.shardlink.transfer.CopyReceiver;
+import io.shardlink.transfer.CopySender;
+import io.shardlink.transfer.DataPath;
+import io.shardlink.transfer.DataPathProvider;
+import io.shardlink.transfer.InboundDispatcher;
+import io.shardlink.transfer.InboundFrames;
+import io.shardlink.transfer.PathEndpoint;
+import io.shardlink.transfer.PeerContext;
+import io.shardlink.transfer.ReadService;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.Frame;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.Hello;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One peer connection: the QUIC control plane, the QUIC data path, and the RDMA path when both ends have
+ * one. Implements the public {@link Peer}, the copy driver's {@link CopyContext}, the RDMA provider's
+ * {@link PeerContext} and the QUIC connection's listener.
+ */
+final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectionListener {
+    private static final System.Logger LOG = System.getLogger(PeerSession.class.getName());
+
+    private final ShardlinkNode node;
+    private final ShardlinkConfig config;
+    private final QuicConnection conn;
+    private final QuicDataPath quicPath;
+    private final DataPathProvider provider;
+    private final PeerStateMachine state;
+    private final CompletableFuture<Void> bringUp = new CompletableFuture<>();
+    private final Set<CopySender> copies = ConcurrentHashMap.newKeySet();
+    private final Set<CompletableFuture<ReadResult>> reads = ConcurrentHashMap.newKeySet();
+    private final AtomicLong nextTransferId = new AtomicLong(1);
+    private final AtomicLong nextRequestId = new AtomicLong(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Hello remoteHello;
+    private volatile String peerId;
+    private volatile TransportMetrics metrics;
+    private volatile InboundDispatcher inbound;
+    private volatile CopyReceiver receiver;
+    private volatile PathEndpoint endpoint;
+    private volatile DataPath rdmaPath;
+
+    PeerSession(ShardlinkNode node, QuicConnection conn, DataPathProvider provider, String unavailableReason) {
+        this.node = node;
+        this.config = node.config();
+        this.conn = conn;
+        this.provider = provider;
+        this.peerId = conn.remoteName();
+        this.quicPath = new QuicDataPath(conn, config.requestTimeout().toMillis());
+        PeerState initial = unavailableReason == null ? PeerState.DISCONNECTED : PeerState.UNAVAILABLE;
+        this.state = new PeerStateMachine(peerId, initial);
+        if (unavailableReason != null) {
+            // record why, without a transition (the machine starts in UNAVAILABLE)
+            unavailableCause = new IllegalStateException(unavailableReason);
+        }
+        for (PeerStateListener l : node.stateListeners()) {
+            state.addListener(l);
+        }
+        if (conn.isClient() && initial == PeerState.DISCONNECTED) {
+            prepareEndpoint();
+        }
+    }
+
+    private volatile Throwable unavailableCause;
+
+    private void prepareEndpoint() {
+        try {
+            endpoint = provider.prepare(this);
+        } catch (Exception | LinkageError e) {
+            state.tryTransition(PeerState.FAILED, new ShardlinkException("RDMA bring-up to " + peerId
+                    + " failed while preparing the local endpoint: " + e, e));
+        }
+    }
+
+    // ------------------------------------------------------------------ QUIC connection listener
+
+    @Override
+    public Hello localHello() {
+        PathEndpoint ep = endpoint;
+        boolean rdma = ep != null && state.state() == PeerState.DISCONNECTED;
+        return new Hello(config.nodeId(), FrameCodec.VERSION, rdma ? Hello.CAP_RDMA : 0, config.maxSendSize(),
+                config.numMemoryRegions(), rdma ? ep.localEndpoint() : new byte[0]);
+    }
+
+    @Override
+    public void onHello(Hello remote) {
+        if (remote.nodeId().equals(config.nodeId())) {
+            throw new FrameException(ErrorCode.PROTOCOL, "peer claims this node's own id " + remote.nodeId());
+        }
+        remoteHello = remote;
+        peerId = remote.nodeId();
+        state.rename(peerId);
+        metrics = node.metricsRoot().peer(peerId, state::state);
+        receiver = new CopyReceiver(config.nodeId(), () -> peerId, (p, sh, t) -> node.sinkFactory().open(p, sh, t), node.workers(),
+                config.numMemoryRegions(), metrics);
+        ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.workers(),
+                conn.channel().alloc(), config.maxSendSize(), metrics);
+        inbound = new InboundDispatcher(receiver, rs);
+        if (state.state() == PeerState.DISCONNECTED) {
+            if (!remote.rdmaCapable()) {
+                closeEndpoint();
+                state.tryTransition(PeerState.UNAVAILABLE, new IllegalStateException("peer " + peerId
+                        + " has no RDMA path (its HELLO lacks the RDMA capability)"));
+            } else if (!conn.isClient()) {
+                prepareEndpoint();
+            }
+        }
+        if (!conn.isClient()) {
+            node.register(this);
+        }
+    }
+
+    @Override
+    public void helloDone() {
+        PathEndpoint ep = endpoint;
+        Hello remote = remoteHello;
+        if (state.state() != PeerState.DISCONNECTED || ep == null || remote == null) {
+            bringUp.complete(null);
+            return;
+        }
+        CompletableFuture<DataPath> f;
+        try {
+            f = ep.connect(remote.endpoint());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.orTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((path, err) -> {
+            if (err != null) {
+                Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                state.tryTransition(PeerState.FAILED, new ShardlinkException("RDMA bring-up from " + config.nodeId()
+                        + " to " + peerId + " failed: " + c, c));
+            } else if (closed.get()) {
+                closeEndpoint();
+            } else {
+                rdmaPath = path;
+                state.tryTransition(PeerState.CONNECTED, null);
+            }
+            bringUp.complete(null);
+        });
+    }
+
+    @Override
+    public InboundFrames inbound() {
+        return inbound;
+    }
+
+    @Override
+    public CompletableFuture<Long> onResume(long transferId) {
+        CopyReceiver r = receiver;
+        return r == null ? CompletableFuture.completedFuture(0L) : r.resume(transferId);
+    }
+
+    @Override
+    public void onClosed(Throwable cause) {
+        closeWith(cause instanceof ShardlinkException ? cause
+                : new ShardlinkClosedException("connection from " + config.nodeId() + " to " + peerId + " lost: " + cause,
+                cause));
+    }
+
+    CompletableFuture<Void> bringUp() {
+        return bringUp;
+    }
+
+    // ------------------------------------------------------------------ CopyContext / PeerContext
+
+    @Override
+    public String localNodeId() {
+        return config.nodeId();
+    }
+
+    @Override
+    public String peerNodeId() {
+        return peerId;
+    }
+
+    @Override
+    public ShardlinkConfig config() {
+        return config;
+    }
+
+    @Override
+    public DataPath quicPath() {
+        return quicPath;
+    }
+
+    @Override
+    public DataPath currentPath() {
+        DataPath r = rdmaPath;
+        if (state.state() == PeerState.CONNECTED && r != null && r.isOpen()) {
+            return r;
+        }
+        if (config.transportMode() == TransportMode.RDMA_ONLY) {
+            throw new ShardlinkException("peer " + peerId + " has no RDMA path (state " + state.state()
+                    + (lastCause() == null ? "" : ": " + lastCause().getMessage())
+                    + ") and the transport mode is RDMA_ONLY");
+        }
+        return quicPath;
+    }
+
+    @Override
+    public DataPath fallbackPath() {
+        return config.transportMode() == TransportMode.RDMA_ONLY ? null : quicPath;
+    }
+
+    @Override
+    public void pathFailed(DataPath path, Throwable cause) {
+        if (path.transport() == Transport.RDMA) {
+            state.tryTransition(PeerState.FAILED, cause);
+            metrics.fallback(causeName(cause));
+        }
+    }
+
+    @Override
+    public void pathFailed(Throwable cause) {
+        if (state.tryTransition(PeerState.FAILED, cause)) {
+            metrics.fallback(causeName(cause));
+        }
+    }
+
+    private static String causeName(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 120 ? m.substring(0, 120) : m));
+    }
+
+    @Override
+    public CompletableFuture<Long> resume(long transferId) {
+        return conn.resume(transferId);
+    }
+
+    @Override
+    public int chunkSize() {
+        Hello r = remoteHello;
+        return r == null ? config.maxSendSize() : Math.min(config.maxSendSize(), r.maxSendSize());
+    }
+
+    @Override
+    public int window() {
+        Hello r = remoteHello;
+        return r == null ? config.numMemoryRegions() : Math.min(config.numMemoryRegions(), r.numMemoryRegions());
+    }
+
+    @Override
+    public DirectBufferPool pool() {
+        return node.pool();
+    }
+
+    @Override
+    public TransportMetrics transportMetrics() {
+        return metrics;
+    }
+
+    @Override
+    public Duration requestTimeout() {
+        return config.requestTimeout();
+    }
+
+    // ------------------------------------------------------------------ Peer
+
+    @Override
+    public String nodeId() {
+        return peerId;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return conn.remoteAddress();
+    }
+
+    @Override
+    public PeerState state() {
+        return state.state();
+    }
+
+    @Override
+    public Throwable lastCause() {
+        Throwable c = state.lastCause();
+        return c != null ? c : unavailableCause;
+    }
+
+    @Override
+    public void addStateListener(PeerStateListener listener) {
+        state.addListener(listener);
+    }
+
+    PeerStateMachine stateMachine() {
+        return state;
+    }
+
+    @Override
+    public CompletableFuture<CopyResult> copyShard(long shardId, ByteBuffer data, CopyProgressListener listener) {
+        return startCopy(shardId, ChunkSource.of(data), listener);
+    }
+
+    @Override
+    public CompletableFuture<CopyResult> copyShard(long shardId, FileChannel channel, long position, long length,
+                                                   CopyProgressListener listener) {
+        if (position < 0 || length < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("copy of shard " + shardId + " to "
+                    + peerId + ": position (" + position + ") and length (" + length + ") must be >= 0"));
+        }
+        return startCopy(shardId, ChunkSource.of(channel, position, length), listener);
+    }
+
+    private CompletableFuture<CopyResult> startCopy(long shardId, ChunkSource source, CopyProgressListener listener) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new ShardlinkClosedException("copy of shard " + shardId + " from "
+                    + config.nodeId() + " to " + peerId + ": the peer connection is closed"));
+        }
+        CopySender sender = new CopySender(this, nextTransferId.getAndIncrement(), shardId, source, listener);
+        copies.add(sender);
+        sender.future().whenComplete((r, e) -> copies.remove(sender));
+        try {
+            node.copyExecutor().execute(sender);
+        } catch (RejectedExecutionException e) {
+            sender.abort(new ShardlinkClosedException("copy of shard " + shardId + " from " + config.nodeId() + " to "
+                    + peerId + ": node is closing"));
+        }
+        if (closed.get()) {
+            sender.abort(new ShardlinkClosedException("copy of shard " + shardId + " from " + config.nodeId() + " to "
+                    + peerId + ": the peer connection is closed"));
+        }
+        return sender.future();
+    }
+
+    @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long offset, int length) {
+        return doRead(volumeId, needleId, offset, length, null);
+    }
+
+    @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long offset, ByteBuffer dst) {
+        return doRead(volumeId, needleId, offset, dst.remaining(), dst);
+    }
+
+    private CompletableFuture<ReadResult> doRead(long volumeId, long needleId, long offset, int length, ByteBuffer dst) {
+        String what = "read of volume " + volumeId + " needle " + needleId + " at " + offset + " (" + length
+                + " bytes) by " + config.nodeId() + " from " + peerId;
+        if (length < 0 || length > chunkSize() || offset < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(what + ": length must be in 0.."
+                    + chunkSize() + " (maxSendSize) and offset >= 0"));
+        }
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new ShardlinkClosedException(what + ": the peer connection is closed"));
+        }
+        long t0 = System.nanoTime();
+        DataPath path;
+        try {
+            path = currentPath();
+        } catch (ShardlinkException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (!path.supportsReads()) {
+            path = quicPath;
+        }
+        Transport transport = path.transport();
+        long id = nextRequestId.getAndIncrement();
+        CompletableFuture<ReadResult> result = new CompletableFuture<>();
+        reads.add(result);
+        result.whenComplete((r, e) -> reads.remove(result));
+        CompletableFuture<Frame> f = path.read(id, volumeId, needleId, offset, length);
+        f.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((frame, err) -> {
+            if (err != null) {
+                Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                TransportMetrics m = metrics;
+                if (c instanceof FrameException fe) {
+                    m.completion(CompletionStatus.REJECTED);
+                    result.completeExceptionally(new ShardlinkException(what + " failed: peer answered [" + fe.code()
+                            + "] " + fe.getMessage(), fe.code(), fe));
+                } else if (c instanceof TimeoutException) {
+                    m.completion(CompletionStatus.TIMED_OUT);
+                    result.completeExceptionally(new ShardlinkException(what + " timed out after "
+                            + config.requestTimeout().toMillis() + " ms", c));
+                } else {
+                    m.completion(CompletionStatus.FAILED);
+                    result.completeExceptionally(c instanceof ShardlinkException ? c
+                            : new ShardlinkException(what + " failed: " + c, c));
+                }
+                return;
+            }
+            try {
+                FrameHeader h = frame.header();
+                if (h.volumeId() != volumeId || h.needleId() != needleId || h.offset() != offset || h.length() > length) {
+                    throw new FrameException(ErrorCode.PROTOCOL, "READ_RESP does not match the request: " + h);
+                }
+                FrameCodec.verifyCrc(h, frame.payload());
+                ByteBuffer out;
+                if (dst != null) {
+                    int p = dst.position();
+                    frame.payload().getBytes(frame.payload().readerIndex(), dst.duplicate().limit(p + h.length()));
+                    dst.position(p + h.length());
+                    out = dst.duplicate().position(p).limit(p + h.length()).slice();
+                } else {
+                    out = ByteBuffer.allocate(h.length());
+                    frame.payload().getBytes(frame.payload().readerIndex(), out);
+                    out.flip();
+                }
+                long lat = System.nanoTime() - t0;
+                metrics.record(transport, Direction.RECEIVED, h.length());
+                metrics.readLatency(lat);
+                metrics.completion(CompletionStatus.OK);
+                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport, lat));
+            } catch (FrameException e) {
+                metrics.completion(CompletionStatus.FAILED);
+                result.completeExceptionally(new ShardlinkException(what + " failed verification: " + e.getMessage(),
+                        e.code(), e));
+            } finally {
+                frame.release();
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public MetricsSnapshot metrics() {
+        TransportMetrics m = metrics;
+        return m == null ? node.metricsRoot().peer(peerId, state::state).snapshot() : m.snapshot();
+    }
+
+    // ------------------------------------------------------------------ close
+
+    @Override
+    public void close() {
+        closeWith(new ShardlinkClosedException("connection from " + config.nodeId() + " to " + peerId
+                + " closed by " + config.nodeId()));
+        conn.close(null);
+    }
+
+    void closeWith(Throwable cause) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<CopySender> cs = new ArrayList<>(copies);
+        for (CopySender s : cs) {
+            s.abort(new ShardlinkClosedException("copy of shard " + s.shardId() + " (transfer " + s.transferId()
+                    + ") from " + config.nodeId() + " to " + peerId + " aborted: " + cause.getMessage(), cause));
+        }
+        for (CompletableFuture<ReadResult> r : new ArrayList<>(reads)) {
+            r.completeExceptionally(new ShardlinkClosedException("read from " + peerId + " aborted: "
+                    + cause.getMessage(), cause));
+        }
+        CopyReceiver r = receiver;
+        if (r != null) {
+            r.close(cause);
+        }
+        closeEndpoint();
+        rdmaPath = null;
+        if (state.state() == PeerState.CONNECTED) {
+            state.tryTransition(PeerState.DISCONNECTED, cause);
+        }
+        bringUp.complete(null);
+        conn.close(cause);
+        node.unregister(this);
+    }
+
+    private void closeEndpoint() {
+        PathEndpoint ep = endpoint;
+        endpoint = null;
+        if (ep != null) {
+            try {
+                ep.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing the RDMA endpoint to " + peerId + " failed", e);
+            }
+        }
+    }
+
+    /** Copies in flight (tests). */
+    int activeCopies() {
+        return copies.size();
+    }
+
+    @Override
+    public String toString() {
+        return "Peer{" + config.nodeId() + " -> " + peerId + " " + state.state() + "}";
+    }
+}

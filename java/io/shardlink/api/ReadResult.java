@@ -1,0 +1,16 @@
+package io.shardlink.api;
+
+import io.shardlink.config.Transport;
+import java.nio.ByteBuffer;
+
+/**
+ * A completed blob read.
+ *
+ * @param data      the bytes (position 0, limit = length); the caller's buffer for the in-place variant
+ * @param length    bytes read (shorter than asked only at the needle's end)
+ * @param transport the path that carried the answer
+ * @param latencyNanos from the call to the verified answer
+ */
+public record ReadResult(long volumeId, long needleId, long offset, ByteBuffer data, int length, Transport transport,
+                         long latencyNanos) {
+}

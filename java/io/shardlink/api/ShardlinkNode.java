@@ -1,0 +1,325 @@
+package io.shardlink.api;
+
+import io.shardlink.buffer.BufferRegistrar;
+import io.shardlink.buffer.DirectBufferPool;
+import io.shardlink.concurrent.ShardlinkThreadFactory;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.TransportMode;
+import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.metrics.TransportMetrics;
+import io.shardlink.quic.QuicConnection;
+import io.shardlink.quic.QuicTransport;
+import io.shardlink.state.PeerStateListener;
+import io.shardlink.transfer.DataPathProvider;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A shardlink node: listens for peers over QUIC, connects to peers, serves incoming shard copies (through
+ * the registered {@link ShardSinkFactory}) and blob reads (through the registered {@link BlobSource}).
+ *
+ * <p>Threads (all named {@code shardlink-<nodeId>-<role>-<n>}): {@code io} (Netty event loops),
+ * {@code worker} (sinks and blob sources; blocking I/O allowed), {@code copy} (one per outgoing copy while it
+ * runs). {@link #close()} fails in-flight operations with {@link ShardlinkClosedException} and waits for every
+ * one of these threads to end; the chunk buffer pool and any RDMA provider are released.
+ */
+public final class ShardlinkNode implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ShardlinkNode.class.getName());
+
+    private final ShardlinkConfig config;
+    private final DataPathProvider provider;
+    private final String unavailableReason;
+    private final TransportMetrics metrics;
+    private final DirectBufferPool pool;
+    private final ThreadPoolExecutor workers;
+    private final ThreadPoolExecutor copies;
+    private final QuicTransport quic;
+    private final Set<PeerSession> sessions = ConcurrentHashMap.newKeySet();
+    private final CopyOnWriteArrayList<PeerStateListener> stateListeners = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final InetSocketAddress localAddress;
+    private volatile ShardSinkFactory sinkFactory;
+    private volatile BlobSource blobSource;
+
+    private ShardlinkNode(ShardlinkConfig config, DataPathProvider provider, String providerError) {
+        this.config = config;
+        this.metrics = new TransportMetrics(config.nodeId());
+        String reason;
+        if (config.transportMode() == TransportMode.QUIC_ONLY) {
+            reason = "transport mode is QUIC_ONLY";
+        } else if (provider == null) {
+            reason = providerError != null ? providerError
+                    : "no RDMA data path provider on the class path (native library not loaded)";
+        } else {
+            String r;
+            try {
+                r = provider.unavailableReason();
+            } catch (RuntimeException | LinkageError e) {
+                r = "RDMA provider failed: " + e;
+            }
+            reason = r;
+        }
+        this.provider = provider;
+        this.unavailableReason = reason;
+        BufferRegistrar registrar = reason == null ? provider.bufferRegistrar() : BufferRegistrar.NONE;
+        this.pool = new DirectBufferPool(config.nodeId() + "-chunks", config.maxSendSize(), config.pinnedBufferCount(),
+                registrar);
+        this.workers = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                new ShardlinkThreadFactory(config.nodeId(), "worker"));
+        this.workers.allowCoreThreadTimeOut(true);
+        this.copies = new ThreadPoolExecutor(0, 1024, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                new ShardlinkThreadFactory(config.nodeId(), "copy"));
+        this.quic = new QuicTransport(config, new ShardlinkThreadFactory(config.nodeId(), "io"), this::accept);
+        InetSocketAddress bound;
+        try {
+            bound = quic.bind();
+        } catch (RuntimeException e) {
+            shutdownExecutors();
+            quic.close();
+            pool.close();
+            throw e;
+        }
+        this.localAddress = bound;
+    }
+
+    /** Starts a node with the RDMA provider found by {@link ServiceLoader} (none: peers are UNAVAILABLE). */
+    public static ShardlinkNode start(ShardlinkConfig config) {
+        if (config.transportMode() == TransportMode.QUIC_ONLY) {
+            return new ShardlinkNode(config, null, null);
+        }
+        try {
+            Optional<DataPathProvider> p = ServiceLoader.load(DataPathProvider.class).findFirst();
+            return new ShardlinkNode(config, p.orElse(null), null);
+        } catch (ServiceConfigurationError | LinkageError e) {
+            return new ShardlinkNode(config, null, "RDMA data path provider could not be loaded: " + e);
+        }
+    }
+
+    /** Starts a node with an explicit data path provider (null: none). */
+    public static ShardlinkNode start(ShardlinkConfig config, DataPathProvider provider) {
+        return new ShardlinkNode(config, provider, null);
+    }
+
+    public ShardlinkConfig config() {
+        return config;
+    }
+
+    public String nodeId() {
+        return config.nodeId();
+    }
+
+    /** The bound UDP address peers connect to. */
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    /** Why RDMA is not used on this node, or null when it may be. */
+    public String rdmaUnavailableReason() {
+        return unavailableReason;
+    }
+
+    /** Where incoming shard copies go. Without one, incoming copies are refused. */
+    public ShardlinkNode onShardCopy(ShardSinkFactory factory) {
+        this.sinkFactory = factory;
+        return this;
+    }
+
+    /** Where blob reads are served from. Without one, reads are answered NOT_FOUND. */
+    public ShardlinkNode blobSource(BlobSource source) {
+        this.blobSource = source;
+        return this;
+    }
+
+    /** Observes every peer's state transitions (added to peers connected or accepted later). */
+    public void addPeerStateListener(PeerStateListener l) {
+        stateListeners.add(l);
+        for (PeerSession s : sessions) {
+            s.addStateListener(l);
+        }
+    }
+
+    /** Connects to a node (QUIC + TLS, HELLO, RDMA bring-up when both have it); waits up to connectTimeout. */
+    public Peer connect(InetSocketAddress remote) {
+        try {
+            return connectAsync(remote).get(config.connectTimeout().toMillis() * 2, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof ShardlinkException se ? se
+                    : new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": " + c, c);
+        } catch (TimeoutException e) {
+            throw new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": no answer within "
+                    + config.connectTimeout().toMillis() + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ShardlinkException("node " + nodeId() + ": interrupted while connecting to " + remote, e);
+        }
+    }
+
+    public CompletableFuture<Peer> connectAsync(InetSocketAddress remote) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new ShardlinkClosedException("node " + nodeId() + " is closed"));
+        }
+        PeerSession[] holder = new PeerSession[1];
+        return quic.connect(remote, conn -> {
+                    PeerSession s = new PeerSession(this, conn, provider, unavailableReason);
+                    holder[0] = s;
+                    sessions.add(s);
+                    return s;
+                })
+                .orTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .thenCompose(conn -> holder[0].bringUp().thenApply(v -> (Peer) holder[0]))
+                .handle((p, e) -> {
+                    if (e == null) {
+                        return p;
+                    }
+                    Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    if (holder[0] != null) {
+                        holder[0].closeWith(c);
+                    }
+                    throw new CompletionException(c instanceof ShardlinkException ? c
+                            : new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": " + c, c));
+                });
+    }
+
+    private PeerSession accept(QuicConnection conn) {
+        if (closed.get()) {
+            throw new io.shardlink.wire.FrameException(io.shardlink.wire.ErrorCode.SHUTTING_DOWN,
+                    "node " + nodeId() + " is closing");
+        }
+        return new PeerSession(this, conn, provider, unavailableReason);
+    }
+
+    void register(PeerSession s) {
+        sessions.add(s);
+        if (closed.get()) {
+            s.close();
+        }
+    }
+
+    void unregister(PeerSession s) {
+        sessions.remove(s);
+    }
+
+    /** Connected and accepted peers. */
+    public List<Peer> peers() {
+        return new ArrayList<>(sessions);
+    }
+
+    public MetricsSnapshot metrics() {
+        return metrics.snapshot();
+    }
+
+    /** Chunk buffers lent and not returned (0 when idle; tests check it after close). */
+    public int outstandingBuffers() {
+        return pool.outstanding();
+    }
+
+    /** Live threads of this node. */
+    public int liveThreads() {
+        return ShardlinkThreadFactory.liveThreads(nodeId());
+    }
+
+    // package-private plumbing for sessions
+    List<PeerStateListener> stateListeners() {
+        return stateListeners;
+    }
+
+    TransportMetrics metricsRoot() {
+        return metrics;
+    }
+
+    ShardSinkFactory sinkFactory() {
+        ShardSinkFactory f = sinkFactory;
+        return f != null ? f : (peer, shard, total) -> {
+            throw new java.io.IOException("node " + nodeId() + " accepts no shard copies (no ShardSinkFactory "
+                    + "registered)");
+        };
+    }
+
+    BlobSource blobSource() {
+        return blobSource;
+    }
+
+    ExecutorService workers() {
+        return workers;
+    }
+
+    ExecutorService copyExecutor() {
+        return copies;
+    }
+
+    DirectBufferPool pool() {
+        return pool;
+    }
+
+    /**
+     * Closes the node: every peer's in-flight copies and reads fail with {@link ShardlinkClosedException},
+     * incoming copies are aborted (sinks get onAbort), connections and sockets close, and every thread of
+     * this node has ended when this returns.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        ShardlinkClosedException cause = new ShardlinkClosedException("node " + nodeId() + " closed");
+        for (PeerSession s : new ArrayList<>(sessions)) {
+            s.closeWith(cause);
+        }
+        copies.shutdown();
+        try {
+            if (!copies.awaitTermination(10, TimeUnit.SECONDS)) {
+                copies.shutdownNow();
+                copies.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        quic.close();
+        shutdownExecutors();
+        pool.close();
+        if (provider != null) {
+            try {
+                provider.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing the RDMA provider failed", e);
+            }
+        }
+    }
+
+    private void shutdownExecutors() {
+        copies.shutdownNow();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
+                workers.shutdownNow();
+                workers.awaitTermination(5, TimeUnit.SECONDS);
+            }
+            copies.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ShardlinkNode{" + nodeId() + " @ " + localAddress + ", peers=" + sessions.size() + "}";
+    }
+}

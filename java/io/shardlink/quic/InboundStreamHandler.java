@@ -1,0 +1,125 @@
+package io.shardlink.quic;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.incubator.codec.quic.QuicStreamChannel;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.Frame;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameType;
+
+/**
+ * Receives frames on a stream the peer opened (or on our control stream). The first frame decides the role:
+ * HELLO = control stream; COPY_BEGIN = an incoming shard copy; READ_REQ = a blob read. Protocol errors are
+ * answered with ERROR: on a data stream the stream is closed (other streams and peers go on); on the control
+ * stream the whole connection is closed.
+ */
+final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
+    private final QuicConnection conn;
+    private StreamRole role;
+    private QuicReply reply;
+    private long transferId = -1;
+    private boolean readAnswered;
+
+    InboundStreamHandler(QuicConnection conn, StreamRole role) {
+        this.conn = conn;
+        this.role = role;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Frame f = (Frame) msg;
+        QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+        if (reply == null) {
+            reply = new QuicReply(stream, conn.remoteName());
+        }
+        FrameHeader h = f.header();
+        try {
+            if (role == StreamRole.UNKNOWN) {
+                role = switch (h.type()) {
+                    case HELLO -> StreamRole.CONTROL;
+                    case COPY_BEGIN -> StreamRole.COPY;
+                    case READ_REQ -> StreamRole.READ;
+                    default -> throw new FrameException(ErrorCode.PROTOCOL, "a new stream must start with HELLO, "
+                            + "COPY_BEGIN or READ_REQ, got " + h.type());
+                };
+                if (role != StreamRole.CONTROL) {
+                    conn.requireHello(h.type().toString());
+                }
+            }
+            switch (role) {
+                case CONTROL -> conn.onControlFrame(f, stream);
+                case COPY -> {
+                    if (h.type() != FrameType.DATA && h.type() != FrameType.COPY_END && h.type() != FrameType.ERROR
+                            && h.type() != FrameType.COPY_BEGIN) {
+                        throw new FrameException(ErrorCode.PROTOCOL, "unexpected " + h.type() + " on a copy stream");
+                    }
+                    if (h.type() == FrameType.COPY_BEGIN) {
+                        if (transferId != -1) {
+                            throw new FrameException(ErrorCode.PROTOCOL, "second COPY_BEGIN on a copy stream");
+                        }
+                        transferId = h.id();
+                    } else if (h.id() != transferId) {
+                        throw new FrameException(ErrorCode.PROTOCOL, h.type() + " for transfer " + h.id()
+                                + " on the stream of transfer " + transferId);
+                    }
+                    conn.listener().inbound().onFrame(f, reply);
+                }
+                case READ -> {
+                    if (h.type() != FrameType.READ_REQ || readAnswered) {
+                        throw new FrameException(ErrorCode.PROTOCOL, "a read stream carries exactly one READ_REQ, got "
+                                + h.type());
+                    }
+                    readAnswered = true;
+                    conn.listener().inbound().onFrame(f, reply);
+                }
+                default -> throw new IllegalStateException(String.valueOf(role));
+            }
+        } catch (FrameException e) {
+            if (f.refCnt() > 0) {
+                f.release();
+            }
+            fail(stream, e);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+        if (c instanceof FrameException fe) {
+            fail(stream, fe);
+        } else {
+            ctx.close();
+        }
+    }
+
+    private void fail(QuicStreamChannel stream, FrameException e) {
+        if (reply == null) {
+            reply = new QuicReply(stream, conn.remoteName());
+        }
+        if (role == StreamRole.CONTROL) {
+            conn.controlFailure(stream, e);
+            return;
+        }
+        if (role == StreamRole.COPY && transferId != -1 && conn.listener() != null) {
+            // the stream's framing is lost: abort the transfer (as if the sender had sent ERROR)
+            io.netty.buffer.ByteBuf msg = stream.alloc().buffer();
+            msg.writeCharSequence(e.getMessage(), java.nio.charset.StandardCharsets.UTF_8);
+            conn.listener().inbound().onFrame(new Frame(new FrameHeader(FrameType.ERROR).id(transferId)
+                    .arg(e.code().code()), msg), reply);
+        }
+        reply.sendError(transferId == -1 ? 0 : transferId, 0, e, true);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (role == StreamRole.CONTROL) {
+            conn.close(new io.shardlink.api.ShardlinkClosedException("control stream to " + conn.remoteName()
+                    + " closed"));
+        }
+        super.channelInactive(ctx);
+    }
+}

@@ -1,0 +1,267 @@
+package io.shardlink.quic;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.incubator.codec.quic.QuicChannel;
+import io.netty.incubator.codec.quic.QuicStreamChannel;
+import io.netty.incubator.codec.quic.QuicStreamType;
+import io.netty.util.AttributeKey;
+import io.shardlink.api.ShardlinkClosedException;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.Frame;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameLimits;
+import io.shardlink.wire.FrameType;
+import io.shardlink.wire.Hello;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One QUIC connection to a peer = the control plane. The connecting side opens one long-lived bidirectional
+ * control stream and sends HELLO on it; the accepting side answers HELLO on the same stream. RESUME
+ * requests and answers travel on it too. Data goes on separate streams (see {@link QuicDataPath}).
+ */
+public final class QuicConnection {
+    static final AttributeKey<QuicConnection> KEY = AttributeKey.valueOf("shardlink.connection");
+    private static final System.Logger LOG = System.getLogger(QuicConnection.class.getName());
+
+    private final QuicChannel channel;
+    private final boolean client;
+    private final String localNode;
+    private final FrameLimits limits;
+    private final QuicTransport transport;
+    private final CompletableFuture<QuicConnection> helloDone = new CompletableFuture<>();
+    private final ConcurrentHashMap<Long, CompletableFuture<Long>> pendingResumes = new ConcurrentHashMap<>();
+    private volatile QuicConnectionListener listener;
+    private volatile QuicStreamChannel control;
+    private volatile String remoteName;
+    private volatile Throwable closeCause;
+    private volatile boolean closed;
+
+    QuicConnection(QuicChannel channel, boolean client, String localNode, FrameLimits limits, QuicTransport transport) {
+        this.channel = channel;
+        this.client = client;
+        this.localNode = localNode;
+        this.limits = limits;
+        this.transport = transport;
+        this.remoteName = String.valueOf(channel.remoteSocketAddress());
+    }
+
+    public QuicChannel channel() {
+        return channel;
+    }
+
+    public boolean isClient() {
+        return client;
+    }
+
+    public FrameLimits limits() {
+        return limits;
+    }
+
+    public String localNode() {
+        return localNode;
+    }
+
+    /** The peer's node id once HELLO arrived, else its address. */
+    public String remoteName() {
+        return remoteName;
+    }
+
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) channel.remoteSocketAddress();
+    }
+
+    public boolean isOpen() {
+        return !closed && channel.isActive();
+    }
+
+    public boolean helloComplete() {
+        return helloDone.isDone() && !helloDone.isCompletedExceptionally();
+    }
+
+    QuicConnectionListener listener() {
+        return listener;
+    }
+
+    QuicTransport transport() {
+        return transport;
+    }
+
+    /** Client side: opens the control stream and sends HELLO; completes when the peer's HELLO arrived. */
+    CompletableFuture<QuicConnection> startClient(QuicConnectionListener l) {
+        this.listener = l;
+        channel.createStream(QuicStreamType.BIDIRECTIONAL, new StreamInitializer(this, StreamRole.CONTROL))
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        helloDone.completeExceptionally(f.cause());
+                        close(f.cause());
+                        return;
+                    }
+                    QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+                    control = s;
+                    sendHello(s, l.localHello());
+                });
+        return helloDone;
+    }
+
+    private void sendHello(QuicStreamChannel s, Hello h) {
+        ByteBuf p = s.alloc().buffer();
+        h.encode(p);
+        Frames.writeWithPayload(s, new FrameHeader(FrameType.HELLO), p);
+    }
+
+    /** A frame on the control stream (event loop). Takes ownership. */
+    void onControlFrame(Frame f, QuicStreamChannel stream) {
+        try {
+            FrameHeader h = f.header();
+            switch (h.type()) {
+                case HELLO -> onHello(f, stream);
+                case RESUME -> onResume(h, stream);
+                case ERROR -> onError(h, FrameCodec.errorMessage(f.payload()));
+                default -> throw new FrameException(ErrorCode.PROTOCOL, "unexpected " + h.type()
+                        + " frame on the control stream from " + remoteName);
+            }
+        } finally {
+            f.release();
+        }
+    }
+
+    private void onHello(Frame f, QuicStreamChannel stream) {
+        if (helloDone.isDone()) {
+            throw new FrameException(ErrorCode.PROTOCOL, "second HELLO on the control stream from " + remoteName);
+        }
+        FrameCodec.verifyCrc(f.header(), f.payload());
+        Hello remote = Hello.decode(f.payload());
+        if (remote.protocolVersion() != FrameCodec.VERSION) {
+            throw new FrameException(ErrorCode.BAD_VERSION, "peer " + remote.nodeId() + " speaks protocol version "
+                    + remote.protocolVersion() + ", " + localNode + " speaks " + FrameCodec.VERSION);
+        }
+        remoteName = remote.nodeId();
+        if (!client) {
+            control = stream;
+            QuicConnectionListener l = transport.accept(this);
+            this.listener = l;
+            l.onHello(remote);
+            sendHello(stream, l.localHello());
+        } else {
+            listener.onHello(remote);
+        }
+        helloDone.complete(this);
+        listener.helloDone();
+    }
+
+    private void onResume(FrameHeader h, QuicStreamChannel stream) {
+        requireHello("RESUME");
+        long id = h.id();
+        if (h.hasFlag(FrameHeader.FLAG_REPLY)) {
+            CompletableFuture<Long> f = pendingResumes.remove(id);
+            if (f != null) {
+                f.complete(h.offset());
+            }
+            return;
+        }
+        listener.onResume(id).whenComplete((next, err) -> {
+            if (err != null) {
+                Throwable c = err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+                new QuicReply(stream, remoteName).sendError(id, 0, c instanceof FrameException fe ? fe
+                        : new FrameException(ErrorCode.INTERNAL, "RESUME of transfer " + id + " failed: " + c), false);
+            } else {
+                Frames.write(stream, new FrameHeader(FrameType.RESUME).id(id).flags(FrameHeader.FLAG_REPLY).offset(next),
+                        null, true);
+            }
+        });
+    }
+
+    private void onError(FrameHeader h, String message) {
+        FrameException e = new FrameException(h.errorCode(), "peer " + remoteName + " reported: " + message);
+        if (!helloDone.isDone()) {
+            helloDone.completeExceptionally(e);
+            close(e);
+            return;
+        }
+        CompletableFuture<Long> f = pendingResumes.remove(h.id());
+        if (f != null) {
+            f.completeExceptionally(e);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, () -> localNode + ": ERROR on the control stream: " + e.getMessage());
+        }
+    }
+
+    void requireHello(String what) {
+        if (!helloComplete()) {
+            throw new FrameException(ErrorCode.PROTOCOL, what + " from " + remoteName + " before the HELLO exchange");
+        }
+    }
+
+    /** Sends RESUME for a transfer we send; completes with the peer's next expected offset. */
+    public CompletableFuture<Long> resume(long transferId) {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        QuicStreamChannel c = control;
+        if (c == null || closed) {
+            f.completeExceptionally(new ShardlinkClosedException("control stream to " + remoteName + " is closed"));
+            return f;
+        }
+        CompletableFuture<Long> prev = pendingResumes.put(transferId, f);
+        if (prev != null) {
+            prev.completeExceptionally(new IllegalStateException("superseded by a newer RESUME"));
+        }
+        Frames.write(c, new FrameHeader(FrameType.RESUME).id(transferId), null, true).addListener(w -> {
+            if (!w.isSuccess()) {
+                pendingResumes.remove(transferId, f);
+                f.completeExceptionally(w.cause());
+            }
+        });
+        return f;
+    }
+
+    /** A control-stream protocol error: tell the peer, then close the connection (the control plane is broken). */
+    void controlFailure(QuicStreamChannel stream, FrameException e) {
+        LOG.log(System.Logger.Level.WARNING, () -> localNode + ": closing connection to " + remoteName + ": "
+                + e.getMessage());
+        ByteBuf b = stream.alloc().buffer();
+        FrameCodec.encodeError(0, 0, e.code(), e.getMessage(), b);
+        stream.writeAndFlush(b).addListener((ChannelFutureListener) w -> close(e));
+        if (!helloDone.isDone()) {
+            helloDone.completeExceptionally(e);
+        }
+    }
+
+    /** Closes the connection (QUIC CONNECTION_CLOSE); idempotent. */
+    public void close(Throwable cause) {
+        if (closeCause == null) {
+            closeCause = cause;
+        }
+        channel.close();
+    }
+
+    /** The QuicChannel went inactive (event loop). */
+    void onInactive() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Throwable cause = closeCause != null ? closeCause
+                : new ShardlinkClosedException("QUIC connection between " + localNode + " and " + remoteName + " closed"
+                + (channel.isTimedOut() ? " (idle timeout)" : ""));
+        helloDone.completeExceptionally(cause);
+        for (CompletableFuture<Long> f : new ArrayList<>(pendingResumes.values())) {
+            f.completeExceptionally(cause);
+        }
+        pendingResumes.clear();
+        QuicConnectionListener l = listener;
+        if (l != null) {
+            l.onClosed(cause);
+        }
+        transport.forget(this);
+    }
+
+    @Override
+    public String toString() {
+        return "QuicConnection{" + localNode + (client ? " -> " : " <- ") + remoteName + "}";
+    }
+}

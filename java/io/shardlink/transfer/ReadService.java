@@ -1,0 +1,99 @@
+package io.shardlink.transfer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.shardlink.api.BlobNotFoundException;
+import io.shardlink.api.BlobSource;
+import io.shardlink.metrics.CompletionStatus;
+import io.shardlink.metrics.Direction;
+import io.shardlink.metrics.TransportMetrics;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameType;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
+
+/** Serves READ_REQ frames from the node's {@link BlobSource} on the worker threads. */
+public final class ReadService {
+    private final String localNode;
+    private final Supplier<String> peerNode;
+    private final Supplier<BlobSource> source;
+    private final Executor workers;
+    private final ByteBufAllocator alloc;
+    private final int maxSendSize;
+    private final TransportMetrics metrics;
+
+    public ReadService(String localNode, Supplier<String> peerNode, Supplier<BlobSource> source, Executor workers,
+                       ByteBufAllocator alloc, int maxSendSize, TransportMetrics metrics) {
+        this.localNode = localNode;
+        this.peerNode = peerNode;
+        this.source = source;
+        this.workers = workers;
+        this.alloc = alloc;
+        this.maxSendSize = maxSendSize;
+        this.metrics = metrics;
+    }
+
+    public void onReadRequest(FrameHeader req, ReplyChannel reply) {
+        FrameHeader h = new FrameHeader().copyFrom(req);
+        int len = h.requestedLength();
+        String what = "read of volume " + h.volumeId() + " needle " + h.needleId() + " at " + h.offset() + " (" + len
+                + " bytes) by " + peerNode.get() + " from " + localNode;
+        if (len < 0 || len > maxSendSize) {
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.TOO_LARGE, what + ": length must be in 0.."
+                    + maxSendSize + " (maxSendSize)"), true);
+            return;
+        }
+        if (h.offset() < 0) {
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.OUT_OF_BOUNDS, what
+                    + ": negative offset"), true);
+            return;
+        }
+        try {
+            workers.execute(() -> serve(h, reply, len, what));
+        } catch (RejectedExecutionException e) {
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SHUTTING_DOWN, what + ": node is closing"),
+                    true);
+        }
+    }
+
+    private void serve(FrameHeader h, ReplyChannel reply, int len, String what) {
+        BlobSource src = source.get();
+        if (src == null) {
+            metrics.completion(CompletionStatus.REJECTED);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what
+                    + ": no BlobSource is registered"), true);
+            return;
+        }
+        ByteBuf buf = alloc.directBuffer(Math.max(1, len));
+        try {
+            ByteBuffer dst = buf.nioBuffer(0, len);
+            int n = src.read(h.volumeId(), h.needleId(), h.offset(), len, dst);
+            if (n < 0 || n > len) {
+                throw new IllegalStateException("BlobSource returned " + n + " for a " + len + "-byte read");
+            }
+            buf.writerIndex(n);
+            FrameHeader resp = new FrameHeader(FrameType.READ_RESP).id(h.id()).object(h.volumeId()).aux(h.needleId())
+                    .offset(h.offset()).length(n).crc32c(n == 0 ? 0 : FrameCodec.crc32c(buf, 0, n));
+            metrics.record(reply.transport(), Direction.SENT, n);
+            metrics.completion(CompletionStatus.OK);
+            reply.send(resp, buf);
+            buf = null;
+        } catch (BlobNotFoundException e) {
+            metrics.completion(CompletionStatus.REJECTED);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what + ": " + e.getMessage()),
+                    true);
+        } catch (Exception e) {
+            metrics.completion(CompletionStatus.FAILED);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SOURCE_FAILED, what + ": " + e), true);
+        } finally {
+            if (buf != null) {
+                buf.release();
+            }
+        }
+    }
+}

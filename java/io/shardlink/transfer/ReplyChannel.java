@@ -1,0 +1,27 @@
+package io.shardlink.transfer;
+
+import io.netty.buffer.ByteBuf;
+import io.shardlink.config.Transport;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+
+/**
+ * Where the receiving side answers frames that arrived on a path (ACK, COPY_DONE, READ_RESP, ERROR).
+ * Thread-safe; never blocks. Identity matters: the copy receiver attaches a transfer to the channel its
+ * COPY_BEGIN came on and drops DATA arriving on any other (a path superseded by a failover).
+ */
+public interface ReplyChannel {
+    /**
+     * Sends a frame. {@code header.length()} and {@code crc32c()} must already describe {@code payload}
+     * (null for none); ownership of {@code payload} passes to the channel.
+     */
+    void send(FrameHeader header, ByteBuf payload);
+
+    /** Sends an ERROR frame about {@code id}; with {@code closeAfter} the channel is closed once it is sent. */
+    void sendError(long id, long offset, FrameException error, boolean closeAfter);
+
+    Transport transport();
+
+    /** For messages: "QUIC stream 12 from node-b (127.0.0.1:4433)". */
+    String describe();
+}
