@@ -1,0 +1,27 @@
+package io.shardlink.testing;
+
+import io.shardlink.config.ShardlinkConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Configs for test nodes that trust one shared test CA (made once per JVM). */
+public final class TestNodes {
+    private static TestPki pki;
+    private static Path dir;
+
+    private TestNodes() {}
+
+    public static synchronized TestPki pki() throws Exception {
+        if (pki == null) {
+            dir = Files.createTempDirectory("shardlink-pki");
+            pki = new TestPki("trusted", dir);
+        }
+        return pki;
+    }
+
+    /** A config builder for node {@code id} on 127.0.0.1:0 with a cert from the shared trusted CA. */
+    public static ShardlinkConfig.Builder config(String id) throws Exception {
+        Path[] kc = pki().issue(id);
+        return ShardlinkConfig.builder().nodeId(id).keyPem(kc[0], kc[1]).trustCertsPem(pki().caPem());
+    }
+}
