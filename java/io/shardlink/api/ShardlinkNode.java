@@ -193,8 +193,11 @@ public final class ShardlinkNode implements AutoCloseable {
                     if (holder[0] != null) {
                         holder[0].closeWith(c);
                     }
-                    throw new CompletionException(c instanceof ShardlinkException ? c
-                            : new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": " + c, c));
+                    String msg = c.getMessage() != null && c.getMessage().contains(" cannot connect to ")
+                            ? c.getMessage() : "node " + nodeId() + " cannot connect to " + remote + ": " + c.getMessage();
+                    throw new CompletionException(c instanceof ShardlinkClosedException
+                            ? new ShardlinkClosedException(msg, c)
+                            : new ShardlinkException(msg, c instanceof ShardlinkException se ? se.code() : null, c));
                 });
     }
 

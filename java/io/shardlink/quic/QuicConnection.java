@@ -247,7 +247,9 @@ public final class QuicConnection {
         closed = true;
         Throwable cause = closeCause != null ? closeCause
                 : new ShardlinkClosedException("QUIC connection between " + localNode + " and " + remoteName + " closed"
-                + (channel.isTimedOut() ? " (idle timeout)" : ""));
+                + (channel.isTimedOut() ? " (idle timeout)" : "")
+                + (helloDone.isDone() ? "" : " before the HELLO exchange completed (e.g. the peer refused our TLS "
+                + "certificate, or it is not a shardlink node)"));
         helloDone.completeExceptionally(cause);
         for (CompletableFuture<Long> f : new ArrayList<>(pendingResumes.values())) {
             f.completeExceptionally(cause);
