@@ -53,6 +53,22 @@ public final class Rdma {
         }
     }
 
+    /**
+     * Diagnostic: {@code java -cp shardlink.jar io.shardlink.rdma.Rdma [DEVICE [PORT [PINNED_BYTES]]]}
+     * prints whether RDMA is available and why, and where the native library came from; exits 0
+     * if available, 1 if not.
+     */
+    public static void main(String[] args) {
+        String device = args.length > 0 ? args[0] : RdmaDevice.AUTO;
+        int port = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        long budget = args.length > 2 ? Long.parseLong(args[2]) : 0;
+        RdmaAvailability a = availability(device, port, budget);
+        System.out.println(a.reason());
+        System.out.println("cause: " + a.cause());
+        System.out.println("native library: " + (NativeLibrary.isLoaded() ? NativeLibrary.loadedFrom() : "not loaded"));
+        System.exit(a.available() ? 0 : 1);
+    }
+
     private static RdmaAvailability probe(String device, int port, long budget) throws RdmaException {
         boolean auto = device.equals(RdmaDevice.AUTO);
         String target = auto ? null : device;

@@ -33,6 +33,7 @@ class AllocationRdmaTest {
     private final WorkRequestBatch send = new WorkRequestBatch(1);
     private final WorkRequestBatch recv = new WorkRequestBatch(1);
     private final CompletionBatch wc = new CompletionBatch(4);
+    static volatile byte[] sink;
 
     /** One post/poll cycle; returns a failure code (0 = ok) instead of allocating a message. */
     private int cycle(long i) throws RdmaException {
@@ -93,6 +94,12 @@ class AllocationRdmaTest {
             long allocated = after - before;
             System.out.println("AllocationRdmaTest: " + CYCLES + " post/poll cycles allocated " + allocated + " bytes");
             assertThat(allocated).as("bytes allocated by %d post/poll cycles", CYCLES).isLessThan(SLACK_BYTES);
+
+            // control: the counter does see allocations on this thread (the check above is not vacuous)
+            long c0 = threads.getThreadAllocatedBytes(tid);
+            sink = new byte[64 * 1024];
+            long c1 = threads.getThreadAllocatedBytes(tid);
+            assertThat(c1 - c0).as("a 64 KiB array is counted").isGreaterThanOrEqualTo(64 * 1024);
         }
     }
 }

@@ -91,6 +91,22 @@ class DeviceRdmaTest {
     }
 
     @Test
+    void memlockBelowThePinnedBudgetIsReported() throws Exception {
+        // a child JVM with a 1 MiB soft memlock limit asks for a 256 MiB budget
+        String javaBin = java.nio.file.Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        String nativePath = System.getProperty(NativeLibrary.PATH_PROPERTY, "");
+        String cmd = "ulimit -S -l 1024 && exec \"$0\" -Xmx64m -XX:TieredStopAtLevel=1 -Dshardlink.native.path=\"$1\""
+                + " -cp \"$2\" io.shardlink.rdma.Rdma \"$3\" 1 268435456";
+        Process p = new ProcessBuilder("bash", "-c", cmd, javaBin, nativePath, System.getProperty("java.class.path"),
+                RdmaTestSupport.loopbackDevice()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("cause: MEMLOCK_TOO_LOW").contains("memlock limit (1 MiB")
+                .contains("pinned-memory budget of 256 MiB").contains("ulimit -l");
+    }
+
+    @Test
     void unknownDeviceIsENODEV() {
         assertThatThrownBy(() -> RdmaDevice.open("nosuchdev0", 1)).isInstanceOfSatisfying(RdmaException.class,
                 e -> assertThat(e.status()).isEqualTo(RdmaException.ENODEV));
