@@ -104,8 +104,10 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
             conn.controlFailure(stream, e);
             return;
         }
-        if (role == StreamRole.COPY && transferId != -1 && conn.listener() != null) {
-            // the stream's framing is lost: abort the transfer (as if the sender had sent ERROR)
+        if (role == StreamRole.COPY && transferId != -1 && conn.listener() != null && e.code() != ErrorCode.TRUNCATED) {
+            // the stream's framing is lost: abort the transfer (as if the sender had sent ERROR). A stream that
+            // merely ended inside a frame is a path event (the sender failed over and closed it): the transfer
+            // stays for RESUME
             io.netty.buffer.ByteBuf msg = stream.alloc().buffer();
             msg.writeCharSequence(e.getMessage(), java.nio.charset.StandardCharsets.UTF_8);
             conn.listener().inbound().onFrame(new Frame(new FrameHeader(FrameType.ERROR).id(transferId)
