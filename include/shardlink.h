@@ -335,12 +335,12 @@ typedef struct sl_wr {
 } sl_wr;
 
 /*
- * Posts a chain of n send-queue work requests (SEND, SEND_IMM, WRITE, WRITE_IMM, READ) with one
- * doorbell. Every request is validated before any is posted: opcodes, SGE count, MR handles of
- * this QP's PD, offset+length inside the MR, access flags (READ needs LOCAL_WRITE on the local
- * side). SL_ESTATE unless the QP is in RTS; SL_EFULL if n more would exceed sq_depth outstanding.
- * *posted (may be NULL) is set to how many went to the device (n on success; fewer only after a
- * verbs failure, which returns SL_EVERBS).
+ * Posts a chain of n send-queue work requests (SEND, SEND_IMM, WRITE, WRITE_IMM, READ), one
+ * doorbell per 32 of them. Every request is validated before any is posted: opcodes, SGE count,
+ * MR handles of this QP's PD, offset+length inside the MR, access flags (READ needs LOCAL_WRITE
+ * on the local side). SL_ESTATE unless the QP is in RTS; SL_EFULL if n more would exceed
+ * sq_depth outstanding. *posted (may be NULL) is set to how many went to the device (n on
+ * success; fewer only after a verbs failure, which returns SL_EVERBS).
  */
 int sl_post_send(sl_handle qp, const sl_wr *wrs, uint32_t n, uint32_t *posted);
 /* The same for receive work requests (opcode SL_OP_RECV); allowed in INIT, RTR and RTS. */
