@@ -128,7 +128,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         metrics = node.metricsRoot().peer(peerId, state::state);
         receiver = new CopyReceiver(config.nodeId(), () -> peerId, (p, sh, t) -> node.sinkFactory().open(p, sh, t), node.workers(),
                 config.numMemoryRegions(), metrics);
-        ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.workers(),
+        ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.readers(),
                 conn.channel().alloc(), config.maxSendSize(), metrics);
         inbound = new InboundDispatcher(receiver, rs);
         if (state.state() == PeerState.DISCONNECTED) {

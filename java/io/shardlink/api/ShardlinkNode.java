@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the registered {@link ShardSinkFactory}) and blob reads (through the registered {@link BlobSource}).
  *
  * <p>Threads (all named {@code shardlink-<nodeId>-<role>-<n>}): {@code io} (Netty event loops),
- * {@code worker} (sinks and blob sources; blocking I/O allowed), {@code copy} (one per outgoing copy while it
+ * {@code worker} (shard sinks; blocking I/O allowed), {@code reader} (blob sources), {@code copy} (one per outgoing copy while it
  * runs). {@link #close()} fails in-flight operations with {@link ShardlinkClosedException} and waits for every
  * one of these threads to end; the chunk buffer pool and any RDMA provider are released.
  */
@@ -49,6 +49,7 @@ public final class ShardlinkNode implements AutoCloseable {
     private final TransportMetrics metrics;
     private final DirectBufferPool pool;
     private final ThreadPoolExecutor workers;
+    private final ThreadPoolExecutor readers;
     private final ThreadPoolExecutor copies;
     private final QuicTransport quic;
     private final Set<PeerSession> sessions = ConcurrentHashMap.newKeySet();
@@ -84,6 +85,10 @@ public final class ShardlinkNode implements AutoCloseable {
         this.workers = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 new ShardlinkThreadFactory(config.nodeId(), "worker"));
         this.workers.allowCoreThreadTimeOut(true);
+        // blob reads get their own threads: a slow BlobSource must not hold up incoming copies (and vice versa)
+        this.readers = new ThreadPoolExecutor(8, 8, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                new ShardlinkThreadFactory(config.nodeId(), "reader"));
+        this.readers.allowCoreThreadTimeOut(true);
         this.copies = new ThreadPoolExecutor(0, 1024, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 new ShardlinkThreadFactory(config.nodeId(), "copy"));
         this.quic = new QuicTransport(config, new ShardlinkThreadFactory(config.nodeId(), "io"), this::accept);
@@ -264,6 +269,10 @@ public final class ShardlinkNode implements AutoCloseable {
         return workers;
     }
 
+    ExecutorService readers() {
+        return readers;
+    }
+
     ExecutorService copyExecutor() {
         return copies;
     }
@@ -310,10 +319,15 @@ public final class ShardlinkNode implements AutoCloseable {
     private void shutdownExecutors() {
         copies.shutdownNow();
         workers.shutdown();
+        readers.shutdown();
         try {
             if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
                 workers.shutdownNow();
                 workers.awaitTermination(5, TimeUnit.SECONDS);
+            }
+            if (!readers.awaitTermination(5, TimeUnit.SECONDS)) {
+                readers.shutdownNow();
+                readers.awaitTermination(5, TimeUnit.SECONDS);
             }
             copies.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -23,6 +23,7 @@ import io.shardlink.wire.FrameLimits;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -234,8 +235,14 @@ public final class QuicTransport implements AutoCloseable {
     /** Closes every connection and socket and stops the event loops (waits for them). */
     @Override
     public void close() {
+        List<io.netty.channel.ChannelFuture> closing = new java.util.ArrayList<>();
         for (QuicConnection c : connections) {
             c.close(new io.shardlink.api.ShardlinkClosedException("node " + nodeId + " is closing"));
+            closing.add(c.channel().closeFuture());
+        }
+        // let CONNECTION_CLOSE reach the peers before the UDP sockets go
+        for (io.netty.channel.ChannelFuture f : closing) {
+            f.awaitUninterruptibly(1000);
         }
         for (Channel ch : udpChannels) {
             ch.close().awaitUninterruptibly(2000);

@@ -1,0 +1,135 @@
+package io.shardlink.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.shardlink.concurrent.ShardlinkThreadFactory;
+import io.shardlink.testing.TestNodes;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Closing a node or a peer during copies and reads: clear failures, and no thread or buffer left behind. */
+class CloseDuringTransferTest {
+    static ShardSinkFactory slowSinks(AtomicInteger aborts, CountDownLatch firstChunk) {
+        return (peer, shard, total) -> new ShardSink() {
+            public void onChunk(long o, ByteBuffer p) throws java.io.IOException {
+                firstChunk.countDown();
+                try {
+                    Thread.sleep(30);
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+            public void onComplete() {}
+            public void onAbort(Throwable t) {
+                aborts.incrementAndGet();
+            }
+        };
+    }
+
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void closingTheSendingNodeFailsEverythingAndLeavesNothing() throws Exception {
+        AtomicInteger aborts = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch releaseReads = new CountDownLatch(1);
+        ShardlinkNode b = ShardlinkNode.start(TestNodes.config("close-b").build());
+        ShardlinkNode a = ShardlinkNode.start(TestNodes.config("close-a").build());
+        try {
+            b.onShardCopy(slowSinks(aborts, started));
+            b.blobSource((v, n, o, l, d) -> {
+                try {
+                    releaseReads.await(30, TimeUnit.SECONDS); // reads stay in flight until the end
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+                d.put(new byte[l]);
+                return l;
+            });
+            Peer p = a.connect(b.localAddress());
+            List<CompletableFuture<CopyResult>> copies = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                copies.add(p.copyShard(i, ByteBuffer.allocateDirect(64 << 20), CopyProgressListener.NONE));
+            }
+            List<CompletableFuture<ReadResult>> reads = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                reads.add(p.read(1, i, 0, 1000));
+            }
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(a.liveThreads()).isPositive();
+            assertThat(a.outstandingBuffers()).isPositive();
+
+            a.close();
+
+            for (CompletableFuture<CopyResult> c : copies) {
+                assertThatThrownBy(() -> c.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class).cause()
+                        .isInstanceOf(ShardlinkClosedException.class)
+                        .hasMessageContaining("from close-a to close-b").hasMessageContaining("node close-a closed");
+            }
+            for (CompletableFuture<ReadResult> r : reads) {
+                assertThatThrownBy(() -> r.get(10, TimeUnit.SECONDS)).cause()
+                        .isInstanceOf(ShardlinkClosedException.class);
+            }
+            assertThat(ShardlinkThreadFactory.liveThreads("close-a")).as("threads of the closed node").isZero();
+            assertThat(a.outstandingBuffers()).as("chunk buffers of the closed node").isZero();
+            assertThatThrownBy(() -> p.copyShard(9, ByteBuffer.allocate(10), CopyProgressListener.NONE).get())
+                    .cause().isInstanceOf(ShardlinkClosedException.class);
+
+            // the receiving node's incoming copies are aborted (sinks get onAbort) once it learns of the loss
+            // (CONNECTION_CLOSE, at the latest its idle timeout) or closes itself
+            long end = System.currentTimeMillis() + 5_000;
+            while (aborts.get() < 3 && System.currentTimeMillis() < end) {
+                Thread.sleep(50);
+            }
+            System.out.println("receiver aborts seen before its own close: " + aborts.get() + ", peers " + b.peers());
+            releaseReads.countDown();
+            b.close();
+            assertThat(aborts.get()).isEqualTo(3);
+        } finally {
+            releaseReads.countDown();
+            a.close();
+            b.close();
+        }
+        assertThat(ShardlinkThreadFactory.liveThreads("close-b")).isZero();
+        assertThat(b.outstandingBuffers()).isZero();
+    }
+
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void closingOnePeerFailsItsCopyAndTheNodeGoesOn() throws Exception {
+        AtomicInteger aborts = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        try (ShardlinkNode b = ShardlinkNode.start(TestNodes.config("pclose-b").build());
+             ShardlinkNode a = ShardlinkNode.start(TestNodes.config("pclose-a").build())) {
+            b.onShardCopy(slowSinks(aborts, started));
+            Peer p = a.connect(b.localAddress());
+            CompletableFuture<CopyResult> c = p.copyShard(1, ByteBuffer.allocateDirect(64 << 20),
+                    CopyProgressListener.NONE);
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            p.close();
+            assertThatThrownBy(() -> c.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(ShardlinkClosedException.class)
+                    .hasMessageContaining("closed by pclose-a");
+            long end = System.currentTimeMillis() + 10_000;
+            while (a.outstandingBuffers() > 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(20);
+            }
+            assertThat(a.outstandingBuffers()).isZero();
+            Peer again = a.connect(b.localAddress());
+            b.onShardCopy((peer, s, t) -> new ShardSink() {
+                public void onChunk(long o, ByteBuffer x) {}
+                public void onComplete() {}
+                public void onAbort(Throwable t2) {}
+            });
+            assertThat(again.copyShard(2, ByteBuffer.allocate(5 << 20), CopyProgressListener.NONE)
+                    .get(30, TimeUnit.SECONDS).bytes()).isEqualTo(5 << 20);
+        }
+    }
+}
