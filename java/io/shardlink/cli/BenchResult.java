@@ -1,0 +1,47 @@
+package io.shardlink.cli;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+
+/** One benchmark case: printed as one JSON object per line (--json) or a table row. */
+record BenchResult(String transport, String op, long size, long count, long bytes, double seconds, double mbPerS,
+                   double p50Us, double p99Us, double p999Us) {
+
+    static BenchResult of(String transport, String op, long size, Stats s, long wallNanos) {
+        long bytes = size * s.count();
+        return new BenchResult(transport, op, size, s.count(), bytes, wallNanos / 1e9,
+                Units.mbPerSecond(bytes, wallNanos), s.percentile(0.50) / 1e3, s.percentile(0.99) / 1e3,
+                s.percentile(0.999) / 1e3);
+    }
+
+    String json() {
+        return String.format(Locale.ROOT, "{\"transport\":\"%s\",\"op\":\"%s\",\"size\":%d,\"count\":%d,\"bytes\":%d,"
+                        + "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}",
+                transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us);
+    }
+
+    static void header(PrintWriter out) {
+        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7s %11s %9s %9s %10s %10s %10s", "transport", "op",
+                "size", "count", "bytes", "seconds", "MB/s", "p50 us", "p99 us", "p999 us"));
+    }
+
+    void row(PrintWriter out) {
+        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7d %11s %9.3f %9.1f %10.1f %10.1f %10.1f", transport, op,
+                Units.bytes(size), count, Units.bytes(bytes), seconds, mbPerS, p50Us, p99Us, p999Us));
+    }
+
+    static void print(PrintWriter out, List<BenchResult> results, boolean json) {
+        if (!json) {
+            header(out);
+        }
+        for (BenchResult r : results) {
+            if (json) {
+                out.println(r.json());
+            } else {
+                r.row(out);
+            }
+        }
+        out.flush();
+    }
+}

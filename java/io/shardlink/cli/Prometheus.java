@@ -1,0 +1,96 @@
+package io.shardlink.cli;
+
+import io.shardlink.api.Peer;
+import io.shardlink.config.Transport;
+import io.shardlink.metrics.CompletionStatus;
+import io.shardlink.metrics.Direction;
+import io.shardlink.metrics.LatencyHistogram;
+import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.state.PeerState;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Prometheus text exposition format (version 0.0.4) of a node's {@link MetricsSnapshot}. */
+final class Prometheus {
+    /** Histogram buckets exposed: upper bounds 2^10 ns (~1 us) .. 2^36 ns (~69 s), plus +Inf. */
+    private static final int FIRST_BUCKET = 9;
+    private static final int LAST_BUCKET = 35;
+
+    private Prometheus() {}
+
+    static String format(String nodeId, MetricsSnapshot m, List<Peer> peers, boolean rdmaUsable) {
+        StringBuilder sb = new StringBuilder(4096);
+        header(sb, "shardlink_info", "gauge", "This node: id and whether RDMA can be used here.");
+        sb.append("shardlink_info{node=\"").append(esc(nodeId)).append("\",rdma=\"")
+                .append(rdmaUsable ? "available" : "unavailable").append("\"} 1\n");
+
+        header(sb, "shardlink_bytes_total", "counter", "Payload bytes moved, by transport and direction.");
+        for (Transport t : Transport.values()) {
+            for (Direction d : Direction.values()) {
+                sb.append("shardlink_bytes_total{transport=\"").append(lc(t)).append("\",direction=\"").append(lc(d))
+                        .append("\"} ").append(m.bytes(t, d)).append('\n');
+            }
+        }
+        header(sb, "shardlink_operations_total", "counter", "Data operations (chunks, reads), by transport and direction.");
+        for (Transport t : Transport.values()) {
+            for (Direction d : Direction.values()) {
+                sb.append("shardlink_operations_total{transport=\"").append(lc(t)).append("\",direction=\"")
+                        .append(lc(d)).append("\"} ").append(m.ops(t, d)).append('\n');
+            }
+        }
+        header(sb, "shardlink_completions_total", "counter", "Copies and reads ended, by status.");
+        for (CompletionStatus s : CompletionStatus.values()) {
+            sb.append("shardlink_completions_total{status=\"").append(lc(s)).append("\"} ").append(m.completions(s))
+                    .append('\n');
+        }
+        header(sb, "shardlink_fallbacks_total", "counter", "Moves from RDMA to QUIC, by cause.");
+        sb.append("shardlink_fallbacks_total ").append(m.totalFallbacks()).append('\n');
+        header(sb, "shardlink_fallbacks_by_cause_total", "counter", "Moves from RDMA to QUIC, by cause.");
+        for (Map.Entry<String, Long> e : m.fallbacks().entrySet()) {
+            sb.append("shardlink_fallbacks_by_cause_total{cause=\"").append(esc(e.getKey())).append("\"} ")
+                    .append(e.getValue()).append('\n');
+        }
+        header(sb, "shardlink_peers", "gauge", "Peers by RDMA data-path state.");
+        for (PeerState s : PeerState.values()) {
+            sb.append("shardlink_peers{state=\"").append(lc(s)).append("\"} ").append(m.peersIn(s)).append('\n');
+        }
+        header(sb, "shardlink_peer_state", "gauge", "1 for each connected peer's current RDMA data-path state.");
+        for (Peer p : peers) {
+            sb.append("shardlink_peer_state{peer=\"").append(esc(p.nodeId())).append("\",address=\"")
+                    .append(esc(Units.hostPort(p.remoteAddress()))).append("\",state=\"").append(lc(p.state()))
+                    .append("\"} 1\n");
+        }
+        LatencyHistogram.Snapshot h = m.readLatency();
+        header(sb, "shardlink_read_latency_seconds", "histogram", "Blob read latency (log2 buckets).");
+        long[] b = h.buckets();
+        long cum = 0;
+        for (int i = 0; i < FIRST_BUCKET; i++) {
+            cum += b[i];
+        }
+        for (int i = FIRST_BUCKET; i <= LAST_BUCKET; i++) {
+            cum += b[i];
+            sb.append("shardlink_read_latency_seconds_bucket{le=\"")
+                    .append(String.format(Locale.ROOT, "%.9g", (1L << (i + 1)) / 1e9)).append("\"} ").append(cum)
+                    .append('\n');
+        }
+        sb.append("shardlink_read_latency_seconds_bucket{le=\"+Inf\"} ").append(h.count()).append('\n');
+        sb.append("shardlink_read_latency_seconds_sum ")
+                .append(String.format(Locale.ROOT, "%.9f", h.meanNanos() * h.count() / 1e9)).append('\n');
+        sb.append("shardlink_read_latency_seconds_count ").append(h.count()).append('\n');
+        return sb.toString();
+    }
+
+    private static void header(StringBuilder sb, String name, String type, String help) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        sb.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    }
+
+    private static String lc(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    static String esc(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+}

@@ -1,0 +1,103 @@
+package io.shardlink.cli;
+
+import io.shardlink.cli.bench.RawQuic;
+import io.shardlink.cli.bench.RawTcp;
+import io.shardlink.config.ShardlinkConfig;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Reference transfers for bench/quic-vs-raw.sh: raw Netty QUIC with shardlink's default settings, and plain TCP,
+ * both on loopback in this process. Prints the same fields as {@code bench --json} (transport raw-quic or tcp).
+ */
+@Command(name = "rawbench", hidden = true, description = {
+        "Reference bulk transfers on loopback: raw Netty QUIC with shardlink's QUIC settings (--kind quic) or",
+        "plain blocking TCP (--kind tcp). Same output fields as 'bench'."})
+public final class RawBenchCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--kind", paramLabel = "quic|tcp", required = true)
+    String kind;
+
+    @Option(names = "--size", paramLabel = "BYTES", defaultValue = "256m", converter = Units.SizeConverter.class)
+    long size;
+
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "3")
+    int repeat;
+
+    @Option(names = "--udp-payload", paramLabel = "BYTES", defaultValue = "0", converter = Units.IntSizeConverter.class,
+            description = "0 = what shardlink picks for loopback.")
+    int udpPayload;
+
+    @Option(names = "--no-warmup", negatable = false)
+    boolean noWarmup;
+
+    @Option(names = "--json")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        List<BenchResult> results = new ArrayList<>();
+        Stats s = new Stats(repeat);
+        switch (kind) {
+            case "quic" -> {
+                // the settings a default shardlink node uses on loopback
+                ShardlinkConfig defaults;
+                try (Pki.Ephemeral id = new Pki.Ephemeral("shardlink-rawbench-tls")) {
+                    defaults = ShardlinkConfig.builder().keyPem(id.cert, id.key).trustCertsPem(id.trust)
+                            .quicUdpPayloadSize(udpPayload).build();
+                    int payload = defaults.quicUdpPayloadFor(loopbackMtu());
+                    try (RawQuic q = new RawQuic(id.cert, id.key, id.trust, payload, defaults.quicStreamWindow(),
+                            defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
+                            defaults.idleTimeout().toMillis())) {
+                        if (!noWarmup) {
+                            q.transfer(Math.min(size, 64L << 20));
+                        }
+                        for (int i = 0; i < repeat; i++) {
+                            s.add(q.transfer(size));
+                        }
+                    }
+                    results.add(BenchResult.of("raw-quic", "copy", size, s, s.sum()));
+                }
+            }
+            case "tcp" -> {
+                try (RawTcp t = new RawTcp()) {
+                    if (!noWarmup) {
+                        t.transfer(Math.min(size, 64L << 20));
+                    }
+                    for (int i = 0; i < repeat; i++) {
+                        s.add(t.transfer(size));
+                    }
+                }
+                results.add(BenchResult.of("tcp", "copy", size, s, s.sum()));
+            }
+            default -> throw new CliException("--kind must be quic or tcp", 2, null);
+        }
+        BenchResult.print(out, results, json);
+        return 0;
+    }
+
+    /** The loopback interface's MTU, as QuicTransport#payloadFor sees it (65536 if unknown). */
+    static int loopbackMtu() {
+        try {
+            NetworkInterface ni = NetworkInterface.getByInetAddress(InetAddress.getLoopbackAddress());
+            return ni != null ? ni.getMTU() : 65536;
+        } catch (Exception e) {
+            return 65536;
+        }
+    }
+}

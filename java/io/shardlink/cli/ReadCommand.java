@@ -1,0 +1,124 @@
+package io.shardlink.cli;
+
+import io.shardlink.api.ReadResult;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Reads a blob (needle) from a node. */
+@Command(name = "read", description = {"Read a blob (needle) from a node.", "Reads --length bytes of needle --needle of volume --volume at --offset from",
+        "the node at --from (volume 0 = the shards it stores: needle N is shard N). Writes the bytes to --out",
+        "('-' for stdout), or prints a summary with their CRC32C."})
+public final class ReadCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    NodeOptions node = new NodeOptions();
+
+    @Mixin
+    TlsOptions tls = new TlsOptions();
+
+    @Option(names = "--from", paramLabel = "HOST:PORT", required = true, converter = Units.AddressConverter.class,
+            description = "The node holding the blob.")
+    InetSocketAddress from;
+
+    @Option(names = "--volume", paramLabel = "V", required = true, description = "Volume id.")
+    long volume;
+
+    @Option(names = "--needle", paramLabel = "N", required = true, description = "Needle id.")
+    long needle;
+
+    @Option(names = "--offset", paramLabel = "O", defaultValue = "0", converter = Units.SizeConverter.class,
+            description = "Offset inside the needle (default 0).")
+    long offset;
+
+    @Option(names = "--length", paramLabel = "L", required = true, converter = Units.SizeConverter.class,
+            description = "Bytes to read (more than one read when above the node's max send size, 4 MiB).")
+    long length;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the bytes here ('-' = stdout).")
+    String outFile;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        ShardlinkConfig.Builder b = tls.apply(node.apply(ShardlinkConfig.builder()));
+        int max = ShardlinkConfig.DEFAULT_MAX_SEND_SIZE;
+        CRC32C crc = new CRC32C();
+        Set<Transport> used = EnumSet.noneOf(Transport.class);
+        long got = 0;
+        long nanos = 0;
+        boolean toStdout = "-".equals(outFile);
+        try (ClientNode c = ClientNode.connect("read", from, b);
+             FileChannel fileOut = outFile != null && !toStdout ? FileChannel.open(Path.of(outFile),
+                     StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING) : null) {
+            OutputStream stdout = toStdout ? System.out : null;
+            while (got < length) {
+                int want = (int) Math.min(max, length - got);
+                long t0 = System.nanoTime();
+                ReadResult r = c.peer.read(volume, needle, offset + got, want).get(60, TimeUnit.SECONDS);
+                nanos += System.nanoTime() - t0;
+                used.add(r.transport());
+                ByteBuffer data = r.data().duplicate();
+                data.limit(data.position() + r.length());
+                crc.update(data.duplicate());
+                if (fileOut != null) {
+                    while (data.hasRemaining()) {
+                        fileOut.write(data);
+                    }
+                } else if (stdout != null) {
+                    byte[] a = new byte[data.remaining()];
+                    data.get(a);
+                    stdout.write(a);
+                }
+                got += r.length();
+                if (r.length() < want) {
+                    break; // end of the needle
+                }
+            }
+            if (stdout != null) {
+                stdout.flush();
+            }
+            String summary = String.format(Locale.ROOT,
+                    "read %d bytes of volume %d needle %d at offset %d from %s in %s (%.1f MB/s) over %s, CRC32C %08x%s%s",
+                    got, volume, needle, offset, Units.hostPort(from), Units.micros(nanos), Units.mbPerSecond(got, nanos),
+                    used.size() == 1 ? used.iterator().next() : used, crc.getValue(),
+                    got < length ? " (end of needle)" : "", fileOut != null ? ", written to " + outFile : "");
+            if (toStdout) {
+                spec.commandLine().getErr().println(summary);
+                spec.commandLine().getErr().flush();
+            } else {
+                out.println(summary);
+                out.flush();
+            }
+        } catch (RuntimeException | java.util.concurrent.ExecutionException e) {
+            if (outFile != null && !toStdout && got == 0) {
+                Files.deleteIfExists(Path.of(outFile));
+            }
+            throw e;
+        }
+        return 0;
+    }
+}

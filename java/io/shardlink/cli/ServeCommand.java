@@ -1,0 +1,216 @@
+package io.shardlink.cli;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.shardlink.api.FileShardSink;
+import io.shardlink.api.Peer;
+import io.shardlink.api.ShardSink;
+import io.shardlink.api.ShardlinkNode;
+import io.shardlink.config.ShardlinkConfig;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * A storage node: stores incoming shard copies in DIR ({@code DIR/shard-ID}) and serves blob reads from DIR
+ * (see {@link DirBlobSource} for the naming), with an optional HTTP endpoint for /health and /metrics.
+ * Runs until SIGINT or SIGTERM, then closes cleanly and exits 0.
+ */
+@Command(name = "serve", description = {
+        "Run a storage node: receive shard copies, serve blob reads, /health and /metrics.",
+        "Runs a node: stores incoming shard copies as DIR/shard-ID and serves blob reads from DIR",
+        "(volume 0, needle N = DIR/shard-N; volume V >= 1, needle N = DIR/volume-V/needle-N).",
+        "With --http-port: GET /health (200 'ok' + peer states) and GET /metrics (Prometheus text).",
+        "Runs until SIGINT/SIGTERM; then closes cleanly and exits 0."})
+public final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    NodeOptions node = new NodeOptions();
+
+    @Mixin
+    TlsOptions tls = new TlsOptions();
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
+            converter = Units.AddressConverter.class,
+            description = "QUIC (UDP) address to listen on (default ${DEFAULT-VALUE}; port 0 picks one).")
+    InetSocketAddress listen;
+
+    @Option(names = "--dir", paramLabel = "DIR", required = true, description = "Storage directory (created if missing).")
+    Path dir;
+
+    @Option(names = "--http-port", paramLabel = "PORT",
+            description = "Serve /health and /metrics over HTTP on this port (0 picks one). Default: no HTTP.")
+    Integer httpPort;
+
+    @Option(names = "--http-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "HTTP bind address (default ${DEFAULT-VALUE}).")
+    String httpHost;
+
+    @Option(names = "--node-id", paramLabel = "ID", description = "This node's id (default: serve-<host>-<port>).")
+    String nodeId;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Files.createDirectories(dir);
+        if (!Files.isWritable(dir)) {
+            throw new CliException("storage directory " + dir + " is not writable");
+        }
+        String id = nodeId != null ? nodeId : "serve-" + hostName() + "-" + listen.getPort();
+        ShardlinkConfig config = tls.apply(node.apply(ShardlinkConfig.builder())).nodeId(id).listenAddress(listen).build();
+        CountDownLatch stop = new CountDownLatch(1);
+        AtomicReference<String> signal = new AtomicReference<>("signal");
+        boolean handled = Signals.on(() -> {
+            signal.compareAndSet("signal", "SIGINT/SIGTERM");
+            stop.countDown();
+        }, "INT", "TERM");
+        HttpServer http = null;
+        ExecutorService httpThreads = null;
+        try (ShardlinkNode n = ShardlinkNode.start(config)) {
+            n.onShardCopy((peer, shardId, total) -> logging(out, peer, shardId, total,
+                    FileShardSink.inDirectory(dir).open(peer, shardId, total)));
+            n.blobSource(new DirBlobSource(dir));
+            Thread hook = null;
+            if (!handled) {
+                hook = new Thread(() -> {
+                    stop.countDown();
+                    n.close();
+                }, "shardlink-serve-shutdown");
+                Runtime.getRuntime().addShutdownHook(hook);
+            }
+            out.println("shardlink serve: node " + n.nodeId() + " listening on " + Units.hostPort(n.localAddress())
+                    + " (QUIC/UDP, mutual TLS), storing shards in " + dir.toAbsolutePath());
+            if (httpPort != null) {
+                http = HttpServer.create(new InetSocketAddress(httpHost, httpPort), 16);
+                httpThreads = Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "shardlink-http");
+                    t.setDaemon(true);
+                    return t;
+                });
+                http.setExecutor(httpThreads);
+                boolean rdmaUsable = n.rdmaUnavailableReason() == null;
+                http.createContext("/health", ex -> respond(ex, 200, "text/plain; charset=utf-8", health(n)));
+                http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        Prometheus.format(n.nodeId(), n.metrics(), n.peers(), rdmaUsable)));
+                http.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8",
+                        "not found: try /health or /metrics\n"));
+                http.start();
+                out.println("shardlink serve: http on " + Units.hostPort(http.getAddress()) + " (/health, /metrics)");
+            }
+            String why = RdmaStatus.whyNot(n, null);
+            out.println("shardlink serve: " + (why == null ? "RDMA available (" + config.device() + ")" : why));
+            out.println("shardlink serve: ready");
+            out.flush();
+            stop.await();
+            out.println("shardlink serve: stopping (" + signal.get() + ")");
+            out.flush();
+            if (http != null) {
+                http.stop(0);
+            }
+            if (hook != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down
+                }
+            }
+        } finally {
+            if (httpThreads != null) {
+                httpThreads.shutdownNow();
+            }
+        }
+        out.println("shardlink serve: stopped");
+        out.flush();
+        return 0;
+    }
+
+    private static String health(ShardlinkNode n) {
+        StringBuilder sb = new StringBuilder("ok\n");
+        sb.append("node ").append(n.nodeId()).append(' ').append(Units.hostPort(n.localAddress())).append('\n');
+        String r = n.rdmaUnavailableReason();
+        sb.append("rdma ").append(r == null ? "available" : "unavailable: " + r).append('\n');
+        for (Peer p : n.peers()) {
+            sb.append("peer ").append(p.nodeId()).append(' ').append(Units.hostPort(p.remoteAddress())).append(' ')
+                    .append(p.state()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static void respond(HttpExchange ex, int code, String type, String body) throws IOException {
+        try (ex) {
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", type);
+            if (ex.getRequestMethod().equals("HEAD")) {
+                ex.sendResponseHeaders(code, -1);
+                return;
+            }
+            ex.sendResponseHeaders(code, b.length);
+            try (OutputStream os = ex.getResponseBody()) {
+                os.write(b);
+            }
+        }
+    }
+
+    /** Logs each incoming copy's end on stdout. */
+    private static ShardSink logging(PrintWriter out, String peer, long shardId, long total, ShardSink sink) {
+        long t0 = System.nanoTime();
+        return new ShardSink() {
+            @Override
+            public void onChunk(long offset, ByteBuffer payload) throws IOException {
+                sink.onChunk(offset, payload);
+            }
+
+            @Override
+            public void onComplete() throws IOException {
+                sink.onComplete();
+                long ns = System.nanoTime() - t0;
+                synchronized (out) {
+                    out.println(String.format(Locale.ROOT, "shardlink serve: stored shard %d from %s: %s in %.2f s "
+                            + "(%.1f MB/s)", shardId, peer, Units.bytes(total), ns / 1e9, Units.mbPerSecond(total, ns)));
+                    out.flush();
+                }
+            }
+
+            @Override
+            public void onAbort(Throwable cause) {
+                sink.onAbort(cause);
+                synchronized (out) {
+                    out.println("shardlink serve: shard " + shardId + " from " + peer + " aborted: "
+                            + Errors.describe(cause));
+                    out.flush();
+                }
+            }
+        };
+    }
+
+    private static String hostName() {
+        try {
+            String h = java.net.InetAddress.getLocalHost().getHostName();
+            int dot = h.indexOf('.');
+            return dot > 0 ? h.substring(0, dot) : h;
+        } catch (IOException e) {
+            return "node";
+        }
+    }
+}
