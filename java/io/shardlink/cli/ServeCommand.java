@@ -148,8 +148,8 @@ public final class ServeCommand implements Callable<Integer> {
     private static String health(ShardlinkNode n) {
         StringBuilder sb = new StringBuilder("ok\n");
         sb.append("node ").append(n.nodeId()).append(' ').append(Units.hostPort(n.localAddress())).append('\n');
-        String r = n.rdmaUnavailableReason();
-        sb.append("rdma ").append(r == null ? "available" : "unavailable: " + r).append('\n');
+        String why = RdmaStatus.whyNot(n, null);
+        sb.append("rdma ").append(why == null ? "available" : why).append('\n');
         for (Peer p : n.peers()) {
             sb.append("peer ").append(p.nodeId()).append(' ').append(Units.hostPort(p.remoteAddress())).append(' ')
                     .append(p.state()).append('\n');

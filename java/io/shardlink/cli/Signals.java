@@ -10,7 +10,7 @@ import java.lang.reflect.Proxy;
 final class Signals {
     private Signals() {}
 
-    /** Runs {@code action} (on a JVM signal thread) on each named signal; false if handlers cannot be installed. */
+    /** Runs {@code action} (on a JVM signal thread) on each named signal it can handle; false if it could handle none. */
     static boolean on(Runnable action, String... names) {
         try {
             Class<?> sig = Class.forName("sun.misc.Signal");
@@ -25,11 +25,17 @@ final class Signals {
                         case "equals" -> proxy == args[0];
                         default -> "shardlink-signal-handler";
                     });
+            boolean any = false;
             for (String n : names) {
-                Object s = sig.getConstructor(String.class).newInstance(n);
-                sig.getMethod("handle", sig, handlerType).invoke(null, s, handler);
+                try {
+                    Object s = sig.getConstructor(String.class).newInstance(n);
+                    sig.getMethod("handle", sig, handlerType).invoke(null, s, handler);
+                    any = true;
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    // e.g. SIGINT inherited as ignored (a background job): the JVM refuses a handler; keep the others
+                }
             }
-            return true;
+            return any;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return false;
         }
