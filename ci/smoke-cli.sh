@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# ci/smoke-cli.sh - smoke test of every bin/shardlink subcommand, through the launcher, on this host:
+#   probe; demo --size 32m; certs; bench --json (small, each line parsed by python3); serve in the
+#   background + copy + read from a second process + /health and /metrics over HTTP; clean stop (SIGTERM,
+#   exit 0). Exits non-zero on the first failure. Builds the jar first if needed (bin/shardlink does).
+# Prints "N passed, N failed" at the end.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SL=$ROOT/bin/shardlink
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardlink-smoke.XXXXXX")
+SERVE_PID=
+passed=0
+failed=0
+start=$(date +%s)
+
+cleanup() {
+  if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
+    kill -TERM "$SERVE_PID" 2>/dev/null; sleep 2; kill -KILL "$SERVE_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() {
+  failed=$((failed + 1)); echo "FAIL $*"
+  echo "$passed passed, $failed failed"
+  exit 1
+}
+# run NAME CMD...: runs CMD, keeps its output in $WORK/NAME.out, fails the smoke on a non-zero exit
+run() {
+  local name=$1; shift
+  if "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then return 0; fi
+  echo "--- $name: $* exited non-zero; stdout:"; cat "$WORK/$name.out"; echo "--- stderr:"; cat "$WORK/$name.err"
+  fail "$name"
+}
+expect() { # expect NAME PATTERN: $WORK/NAME.out matches the grep -E pattern
+  grep -qE "$2" "$WORK/$1.out" || { echo "--- $1 output:"; cat "$WORK/$1.out" "$WORK/$1.err"; fail "$1: no /$2/"; }
+}
+
+# 0. build (once) and the usage error path
+"$SL" --version >"$WORK/version.out" 2>"$WORK/version.err" || { cat "$WORK/version.err"; fail "build/--version"; }
+ok "bin/shardlink --version: $(head -1 "$WORK/version.out")"
+if "$SL" demo --no-such-flag >"$WORK/usage.out" 2>"$WORK/usage.err"; then fail "unknown flag exited 0"; fi
+[ "$(wc -l <"$WORK/usage.err")" -eq 1 ] || { cat "$WORK/usage.err"; fail "unknown flag: not one line"; }
+ok "unknown flag: one line, non-zero exit"
+
+# 1. probe
+run probe "$SL" probe
+expect probe '^RDMA: (usable|NOT usable) here'
+expect probe '^memlock limit: '
+ok "probe: $(grep '^RDMA:' "$WORK/probe.out" | cut -c1-100)"
+
+# 2. demo
+run demo "$SL" demo --size 32m
+expect demo 'verified \(CRC32C'
+expect demo 'reads: 1000 x 4.0 KiB .* all verified; latency p50 .* p99 '
+expect demo '^demo OK'
+ok "demo: $(grep '^copy:' "$WORK/demo.out")"
+
+# 3. bench --json
+run bench "$SL" bench --json --size 8m --repeat 2 --reads 300
+python3 - "$WORK/bench.out" <<'PY' || fail "bench --json lines"
+import json, sys
+want = ["transport", "op", "size", "count", "bytes", "seconds", "mb_per_s", "p50_us", "p99_us", "p999_us"]
+lines = [l for l in open(sys.argv[1]).read().splitlines() if l.strip()]
+assert lines, "no output"
+ops = set()
+for l in lines:
+    o = json.loads(l)
+    assert list(o) == want, f"fields {list(o)}"
+    assert o["bytes"] == o["size"] * o["count"], l
+    assert o["mb_per_s"] > 0 and o["p50_us"] <= o["p99_us"] <= o["p999_us"], l
+    ops.add((o["transport"], o["op"]))
+assert ("quic", "copy") in ops and ("quic", "read") in ops, ops
+PY
+ok "bench --json: $(wc -l <"$WORK/bench.out") case(s) parsed"
+
+# 4. certs + serve + copy + read (two processes) + HTTP
+run certs "$SL" certs --dir "$WORK/tls" --name server,client
+ok "certs: CA + server + client"
+mkdir -p "$WORK/store"
+"$SL" serve --listen 127.0.0.1:0 --http-port 0 --dir "$WORK/store" --tls-dir "$WORK/tls" --tls-name server \
+  >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVE_PID=$!
+for _ in $(seq 1 120); do
+  grep -q 'ready$' "$WORK/serve.out" 2>/dev/null && break
+  kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.out" "$WORK/serve.err"; fail "serve died"; }
+  sleep 0.5
+done
+grep -q 'ready$' "$WORK/serve.out" || { cat "$WORK/serve.out" "$WORK/serve.err"; fail "serve not ready in 60 s"; }
+ADDR=$(sed -n 's/.* listening on \([^ ]*\) .*/\1/p' "$WORK/serve.out")
+HTTP=$(sed -n 's/.* http on \([^ ]*\) .*/\1/p' "$WORK/serve.out")
+ok "serve: QUIC $ADDR, HTTP $HTTP"
+
+head -c 3000000 /dev/urandom >"$WORK/shard.bin"
+run copy "$SL" copy "$WORK/shard.bin" --to "$ADDR" --shard 77 --tls-dir "$WORK/tls" --tls-name client
+expect copy 'as shard 77: 3000000 bytes in .* MB/s over (QUIC|RDMA)'
+cmp -s "$WORK/shard.bin" "$WORK/store/shard-77" || fail "copy: stored shard differs"
+ok "copy: $(cut -c1-120 "$WORK/copy.out")"
+
+run read "$SL" read --from "$ADDR" --volume 0 --needle 77 --offset 4096 --length 65536 --out "$WORK/needle.bin" \
+  --tls-dir "$WORK/tls" --tls-name client
+cmp -s "$WORK/needle.bin" <(tail -c +4097 "$WORK/shard.bin" | head -c 65536) || fail "read: bytes differ"
+ok "read: $(cut -c1-120 "$WORK/read.out")"
+
+python3 - "$HTTP" <<'PY' || fail "/health or /metrics"
+import sys, urllib.request
+base = "http://" + sys.argv[1]
+h = urllib.request.urlopen(base + "/health", timeout=10)
+body = h.read().decode()
+assert h.status == 200 and body.startswith("ok\n"), body
+m = urllib.request.urlopen(base + "/metrics", timeout=10)
+text = m.read().decode()
+assert m.status == 200, m.status
+samples = {}
+for line in text.splitlines():
+    if line and not line.startswith("#"):
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+recv = sum(v for k, v in samples.items() if k.startswith("shardlink_bytes_total{") and 'direction="received"' in k)
+assert recv >= 3000000, recv
+assert samples['shardlink_completions_total{status="ok"}'] >= 2, samples
+assert 'shardlink_read_latency_seconds_bucket{le="+Inf"}' in samples
+PY
+ok "/health 200 ok, /metrics parsed"
+
+kill -TERM "$SERVE_PID"
+if wait "$SERVE_PID"; then rc=0; else rc=$?; fi
+SERVE_PID=
+[ "$rc" -eq 0 ] || { cat "$WORK/serve.out" "$WORK/serve.err"; fail "serve exited $rc on SIGTERM"; }
+grep -q 'shardlink serve: stopped' "$WORK/serve.out" || fail "serve: no clean stop"
+ok "serve: SIGTERM -> clean stop, exit 0"
+
+echo "smoke-cli: $(($(date +%s) - start))s"
+echo "$passed passed, $failed failed"
