@@ -60,7 +60,13 @@ public final class RawBenchCommand implements Callable<Integer> {
                 try (Pki.Ephemeral id = new Pki.Ephemeral("shardlink-rawbench-tls")) {
                     defaults = ShardlinkConfig.builder().keyPem(id.cert, id.key).trustCertsPem(id.trust)
                             .quicUdpPayloadSize(udpPayload).build();
-                    int payload = defaults.quicUdpPayloadFor(loopbackMtu());
+                    int mtu = loopbackMtu();
+                    int payload = defaults.quicUdpPayloadFor(mtu);
+                    spec.commandLine().getErr().printf("rawbench: raw Netty QUIC with shardlink's loopback settings: "
+                                    + "loopback MTU %d -> UDP payload %d, stream window %d, connection window %d, "
+                                    + "max streams %d%n", mtu, payload, defaults.quicStreamWindow(),
+                            defaults.quicConnectionWindow(), defaults.quicMaxStreams());
+                    spec.commandLine().getErr().flush();
                     try (RawQuic q = new RawQuic(id.cert, id.key, id.trust, payload, defaults.quicStreamWindow(),
                             defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
                             defaults.idleTimeout().toMillis())) {
