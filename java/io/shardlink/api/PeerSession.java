@@ -180,6 +180,18 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     }
 
     @Override
+    public CompletableFuture<byte[]> onPathControl(byte[] message) {
+        PathEndpoint ep = endpoint;
+        return ep == null ? CompletableFuture.failedFuture(new IllegalStateException("no RDMA endpoint for " + peerId))
+                : ep.onControl(message);
+    }
+
+    @Override
+    public CompletableFuture<byte[]> controlRequest(byte[] message) {
+        return conn.pathControl(message);
+    }
+
+    @Override
     public CompletableFuture<Long> onResume(long transferId) {
         CopyReceiver r = receiver;
         return r == null ? CompletableFuture.completedFuture(0L) : r.resume(transferId);

@@ -71,8 +71,9 @@ public final class ShardlinkNode implements AutoCloseable {
         } else {
             String r;
             try {
+                provider.configure(config);
                 r = provider.unavailableReason();
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Exception | LinkageError e) {
                 r = "RDMA provider failed: " + e;
             }
             reason = r;

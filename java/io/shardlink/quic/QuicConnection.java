@@ -36,6 +36,8 @@ public final class QuicConnection {
     private final QuicTransport transport;
     private final CompletableFuture<QuicConnection> helloDone = new CompletableFuture<>();
     private final ConcurrentHashMap<Long, CompletableFuture<Long>> pendingResumes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, CompletableFuture<byte[]>> pendingPathControl = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong nextPathControl = new java.util.concurrent.atomic.AtomicLong(1);
     private volatile QuicConnectionListener listener;
     private volatile QuicStreamChannel control;
     private volatile String remoteName;
@@ -122,6 +124,7 @@ public final class QuicConnection {
             switch (h.type()) {
                 case HELLO -> onHello(f, stream);
                 case RESUME -> onResume(h, stream);
+                case PATH_CTL -> onPathControl(f, stream);
                 case ERROR -> onError(h, FrameCodec.errorMessage(f.payload()));
                 default -> throw new FrameException(ErrorCode.PROTOCOL, "unexpected " + h.type()
                         + " frame on the control stream from " + remoteName);
@@ -175,6 +178,63 @@ public final class QuicConnection {
                         null, true);
             }
         });
+    }
+
+    /** PATH_CTL: a data path provider's message (request: answered by the listener; reply: completes ours). */
+    private void onPathControl(Frame f, QuicStreamChannel stream) {
+        requireHello("PATH_CTL");
+        FrameHeader h = f.header();
+        FrameCodec.verifyCrc(h, f.payload());
+        long id = h.id();
+        byte[] msg = io.netty.buffer.ByteBufUtil.getBytes(f.payload());
+        if (h.hasFlag(FrameHeader.FLAG_REPLY)) {
+            CompletableFuture<byte[]> p = pendingPathControl.remove(id);
+            if (p != null) {
+                p.complete(msg);
+            }
+            return;
+        }
+        CompletableFuture<byte[]> answer;
+        try {
+            answer = listener.onPathControl(msg);
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        answer.whenComplete((r, err) -> {
+            if (err != null) {
+                LOG.log(System.Logger.Level.DEBUG, () -> localNode + ": no answer to PATH_CTL " + id + " from "
+                        + remoteName + ": " + err);
+            }
+            byte[] out = err != null || r == null ? new byte[0] : r;
+            Frames.writeWithPayload(stream, new FrameHeader(FrameType.PATH_CTL).id(id).flags(FrameHeader.FLAG_REPLY),
+                    io.netty.buffer.Unpooled.wrappedBuffer(out));
+        });
+    }
+
+    /**
+     * Sends a data path provider's message to the peer's provider on the control stream (TLS-authenticated);
+     * completes with its answer (empty if it had none).
+     */
+    public CompletableFuture<byte[]> pathControl(byte[] message) {
+        CompletableFuture<byte[]> f = new CompletableFuture<>();
+        QuicStreamChannel c = control;
+        if (c == null || closed) {
+            f.completeExceptionally(new ShardlinkClosedException("control stream to " + remoteName + " is closed"));
+            return f;
+        }
+        long id = nextPathControl.getAndIncrement();
+        pendingPathControl.put(id, f);
+        Frames.writeWithPayload(c, new FrameHeader(FrameType.PATH_CTL).id(id), io.netty.buffer.Unpooled.wrappedBuffer(message))
+                .addListener(w -> {
+                    if (!w.isSuccess()) {
+                        pendingPathControl.remove(id, f);
+                        f.completeExceptionally(w.cause());
+                    }
+                });
+        if (closed && pendingPathControl.remove(id, f)) {
+            f.completeExceptionally(new ShardlinkClosedException("control stream to " + remoteName + " is closed"));
+        }
+        return f;
     }
 
     private void onError(FrameHeader h, String message) {
@@ -255,6 +315,10 @@ public final class QuicConnection {
             f.completeExceptionally(cause);
         }
         pendingResumes.clear();
+        for (CompletableFuture<byte[]> f : new ArrayList<>(pendingPathControl.values())) {
+            f.completeExceptionally(cause);
+        }
+        pendingPathControl.clear();
         QuicConnectionListener l = listener;
         if (l != null) {
             l.onClosed(cause);

@@ -24,6 +24,14 @@ public interface QuicConnectionListener {
     /** RESUME request from the peer: our next expected offset for its transfer. */
     CompletableFuture<Long> onResume(long transferId);
 
+    /**
+     * PATH_CTL from the peer's data path provider (e.g. an RDMA ring request): the answer goes back on the
+     * control stream. Called on the event loop: must not block.
+     */
+    default CompletableFuture<byte[]> onPathControl(byte[] message) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("no data path provider here"));
+    }
+
     /** The connection is gone (closed by either side, idle timeout, handshake failure after accept). */
     void onClosed(Throwable cause);
 }

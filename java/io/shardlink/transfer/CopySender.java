@@ -36,7 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * so nothing is kept in memory for retransmission.
  */
 public final class CopySender implements Runnable {
-    private enum Outcome { DONE, PATH_FAILED }
+    private enum Outcome { DONE, PATH_FAILED, DECLINED }
 
     private final CopyContext ctx;
     private final long transferId;
@@ -57,6 +57,7 @@ public final class CopySender implements Runnable {
     private FrameException rejected;
     private Throwable aborted;
     private Transport currentTransport;
+    private PathDeclinedException declined;
 
     // copy thread only
     private volatile TransferChannel channel;
@@ -121,6 +122,28 @@ public final class CopySender implements Runnable {
                 if (o == Outcome.DONE) {
                     break;
                 }
+                if (o == Outcome.DECLINED) {
+                    // the path is fine but cannot take this transfer (nothing was sent on it): start over on the
+                    // fallback without failing the peer
+                    DataPath fallback = ctx.fallbackPath();
+                    if (fallback == null || fallback == path || !fallback.isOpen()) {
+                        throw new ShardlinkException(what() + ": its " + path.transport() + " path declined it ("
+                                + declined.getMessage() + ")" + (fallback == null
+                                ? " and the transport mode allows no fallback" : " and no other path is left"),
+                                declined);
+                    }
+                    String note = what() + ": its " + path.transport() + " path declined it (" + declined.getMessage()
+                            + "); using " + fallback.transport();
+                    System.getLogger(CopySender.class.getName()).log(System.Logger.Level.INFO, note);
+                    if (transports.get(transports.size() - 1) == path.transport()) {
+                        transports.remove(transports.size() - 1);
+                    }
+                    fallbackCauses.add(String.valueOf(declined));
+                    ctx.transportMetrics().fallback("declined: " + declined.getMessage());
+                    progress.onFallback(path.transport(), fallback.transport(), start, declined);
+                    path = fallback;
+                    continue;
+                }
                 Throwable cause = currentPathFailure();
                 ctx.pathFailed(path, cause);
                 DataPath fallback = ctx.fallbackPath();
@@ -179,6 +202,9 @@ public final class CopySender implements Runnable {
         TransferChannel ch;
         try {
             ch = path.openTransfer(new TransferSpec(transferId, shardId, total, start, resume, chunkSize), listener);
+        } catch (PathDeclinedException e) {
+            declined = e;
+            return Outcome.DECLINED;
         } catch (Exception e) {
             if (path.transport() == Transport.QUIC && ctx.fallbackPath() == path) {
                 throw new ShardlinkException(what() + ": cannot open a " + path.transport() + " transfer: " + e, e);

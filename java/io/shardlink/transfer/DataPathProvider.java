@@ -1,6 +1,7 @@
 package io.shardlink.transfer;
 
 import io.shardlink.buffer.BufferRegistrar;
+import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 
 /**
@@ -17,6 +18,13 @@ import io.shardlink.config.Transport;
  */
 public interface DataPathProvider extends AutoCloseable {
     Transport transport();
+
+    /**
+     * Called once by the node, before anything else, with its configuration (device, port, sizes, pinned
+     * budget): a provider found by {@link java.util.ServiceLoader} has no other way to learn it. A failure
+     * here makes the node's peers {@code UNAVAILABLE} with the exception as the reason.
+     */
+    default void configure(ShardlinkConfig config) throws Exception {}
 
     /** Null when the path can be used on this node; else why not ("no RDMA device", "libshardlink not found"). */
     String unavailableReason();

@@ -16,6 +16,14 @@ public interface PathEndpoint extends AutoCloseable {
      */
     CompletableFuture<DataPath> connect(byte[] remoteEndpoint);
 
+    /**
+     * A message from the peer's endpoint ({@link PeerContext#controlRequest}), arrived on the QUIC control stream;
+     * the answer goes back to it. Called on an I/O thread: must not block.
+     */
+    default CompletableFuture<byte[]> onControl(byte[] message) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("this path takes no control messages"));
+    }
+
     /** Tears the endpoint (and its path) down: QP, ring, registrations. Idempotent. */
     @Override
     void close();

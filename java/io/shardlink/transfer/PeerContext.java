@@ -1,6 +1,7 @@
 package io.shardlink.transfer;
 
 import io.shardlink.config.ShardlinkConfig;
+import java.util.concurrent.CompletableFuture;
 
 /** What a {@link DataPathProvider} learns about one peer connection. */
 public interface PeerContext {
@@ -22,4 +23,13 @@ public interface PeerContext {
      * FAILED with this cause and new work goes over QUIC.
      */
     void pathFailed(Throwable cause);
+
+    /**
+     * Sends an opaque message to the peer's {@link PathEndpoint#onControl} over the QUIC control stream (TLS 1.3,
+     * the authenticated peer only), e.g. an RDMA ring request or descriptor; completes with its answer (empty
+     * when it had none) or exceptionally when the connection is gone.
+     */
+    default CompletableFuture<byte[]> controlRequest(byte[] message) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("no control channel"));
+    }
 }

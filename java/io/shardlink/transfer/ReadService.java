@@ -69,7 +69,10 @@ public final class ReadService {
                     + ": no BlobSource is registered"), true);
             return;
         }
-        ByteBuf buf = alloc.directBuffer(Math.max(1, len));
+        ByteBuf buf = reply.payloadBuffer(Math.max(1, len));
+        if (buf == null) {
+            buf = alloc.directBuffer(Math.max(1, len));
+        }
         try {
             ByteBuffer dst = buf.nioBuffer(0, len);
             int n = src.read(h.volumeId(), h.needleId(), h.offset(), len, dst);

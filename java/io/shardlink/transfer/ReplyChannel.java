@@ -22,6 +22,15 @@ public interface ReplyChannel {
 
     Transport transport();
 
+    /**
+     * A buffer of {@code capacity} bytes for the payload of the next {@link #send} on this channel (e.g. READ_RESP),
+     * from memory the path can send without copying (an RDMA path: a registered, locally-accessible buffer), or
+     * null to let the caller allocate. Called on a worker thread; may wait briefly for such memory.
+     */
+    default ByteBuf payloadBuffer(int capacity) {
+        return null;
+    }
+
     /** For messages: "QUIC stream 12 from node-b (127.0.0.1:4433)". */
     String describe();
 }

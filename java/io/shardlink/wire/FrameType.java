@@ -21,7 +21,13 @@ public enum FrameType {
     /** Blob read: volume {@code object}, needle {@code aux}, {@code offset}, {@code arg} = length wanted. */
     READ_REQ(9, false),
     /** Blob read answer: payload = the bytes (may be shorter than asked at the needle's end). */
-    READ_RESP(10, true);
+    READ_RESP(10, true),
+    /**
+     * Control plane only: an opaque message between the two nodes' data path providers (e.g. RDMA ring
+     * descriptors), request {@code id}; the answer has {@link FrameHeader#FLAG_REPLY}, the same id, and may be
+     * empty (the peer had no answer).
+     */
+    PATH_CTL(11, false);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 
