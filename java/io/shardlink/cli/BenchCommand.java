@@ -80,6 +80,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "QUIC UDP payload; 0 = from the MTU (16 KiB on loopback).")
     int udpPayload;
 
+    @Option(names = "--chunk-size", paramLabel = "BYTES", converter = Units.IntSizeConverter.class,
+            description = "Chunk (frame payload) size = the node's maxSendSize (default 4m); --read-size must fit.")
+    Integer chunkSize;
+
     @Option(names = "--no-warmup", negatable = false, description = "Skip the unmeasured warm-up copy and reads.")
     boolean noWarmup;
 
@@ -158,9 +162,13 @@ public final class BenchCommand implements Callable<Integer> {
         if (size < 1 || size > (1L << 30)) {
             throw new CliException("--size must be in 1..1g (the shard is held in memory)", 2, null);
         }
-        if (readSize < 1 || readSize > ShardlinkConfig.DEFAULT_MAX_SEND_SIZE || readSize > size) {
-            throw new CliException("--read-size must be in 1.." + Math.min(size, ShardlinkConfig.DEFAULT_MAX_SEND_SIZE),
-                    2, null);
+        int maxSend = chunkSize != null ? chunkSize : ShardlinkConfig.DEFAULT_MAX_SEND_SIZE;
+        if (chunkSize != null && (chunkSize < ShardlinkConfig.MIN_SEND_SIZE || chunkSize > ShardlinkConfig.MAX_SEND_SIZE)) {
+            throw new CliException("--chunk-size must be in " + ShardlinkConfig.MIN_SEND_SIZE + ".."
+                    + ShardlinkConfig.MAX_SEND_SIZE, 2, null);
+        }
+        if (readSize < 1 || readSize > maxSend || readSize > size) {
+            throw new CliException("--read-size must be in 1.." + Math.min(size, maxSend), 2, null);
         }
         if (repeat < 0 || reads < 0) {
             throw new CliException("--repeat and --reads must be >= 0", 2, null);
@@ -168,7 +176,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private ShardlinkConfig.Builder base(TransportMode m, String dev) {
-        return ShardlinkConfig.builder().transportMode(m).device(dev).gidIndex(gidIndex).quicUdpPayloadSize(udpPayload);
+        ShardlinkConfig.Builder b = ShardlinkConfig.builder().transportMode(m).device(dev).gidIndex(gidIndex)
+                .quicUdpPayloadSize(udpPayload);
+        return chunkSize != null ? b.maxSendSize(chunkSize) : b;
     }
 
     private List<BenchResult> runCase(TransportMode m, PrintWriter err) throws Exception {
