@@ -66,7 +66,7 @@ int sl_cq_create(sl_handle dev_h, uint32_t depth, sl_handle *out)
         rc = sl_fail_verbs(fn, "ibv_create_cq", sl_verbs_errno(-1));
         goto fail_channel;
     }
-    cq->depth = (uint32_t)cq->cq->cqe;
+    cq->depth = depth; /* what the caller asked for (the device may round up): predictable room checks */
     rc = sl_handle_alloc(fn, SL_TYPE_CQ, cq, &cq->h);
     if (rc)
         goto fail_cq;

@@ -52,7 +52,7 @@ typedef struct sl_cq {
     sl_device *dev;
     struct ibv_comp_channel *channel;
     struct ibv_cq *cq;
-    uint32_t depth;                /* entries the CQ really has (cq->cqe) */
+    uint32_t depth;                /* entries asked for (the device's cq->cqe may be more) */
     atomic_uint children;          /* QP uses (a QP using it for send and recv counts twice) */
     pthread_mutex_t lock;          /* polling + the attached-QP table below */
     uint64_t committed;            /* entries promised to attached QPs (sq/rq depths) */

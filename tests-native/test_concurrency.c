@@ -16,7 +16,9 @@ struct hammer {
     sl_handle h;
     int kind;               /* 0: qp state/outstanding, 1: cq poll, 2: cq poll_wait(-1) */
     atomic_int destroyed;   /* set by main once the destroy returned */
-    long ok, bad, after_ok, other;
+    atomic_int started;
+    atomic_long ok, bad;
+    long after_ok, other;
     int other_rc;
 };
 
@@ -26,6 +28,7 @@ static void *hammer(void *arg)
     sl_completion c[8];
     uint32_t a, b, n;
 
+    atomic_store(&hm->started, 1);
     for (;;) {
         int was_destroyed = atomic_load(&hm->destroyed);
         int rc;
@@ -39,11 +42,11 @@ static void *hammer(void *arg)
             rc = sl_cq_poll_wait(hm->h, c, 8, &n, -1);
         }
         if (rc == SL_OK) {
-            hm->ok++;
+            atomic_fetch_add(&hm->ok, 1);
             if (was_destroyed)
                 hm->after_ok++;
         } else if (rc == SL_EBADHANDLE) {
-            hm->bad++;
+            atomic_fetch_add(&hm->bad, 1);
             if (!strstr(sl_last_error(), "destroyed")) {
                 hm->other++;
                 hm->other_rc = rc;
@@ -69,7 +72,7 @@ static void check(struct hammer *hm, const char *what)
 {
     CHECKF(hm->other == 0, "%s: a call failed with %s, not SL_EBADHANDLE", what, sl_status_name(hm->other_rc));
     CHECKF(hm->after_ok == 0, "%s: %ld calls succeeded after the destroy returned", what, hm->after_ok);
-    CHECKF(hm->bad == 1, "%s: never saw SL_EBADHANDLE", what);
+    CHECKF(atomic_load(&hm->bad) == 1, "%s: never saw SL_EBADHANDLE", what);
 }
 
 int main(void)
@@ -90,13 +93,21 @@ int main(void)
         start(&tq, &hq, qp, 0);
         start(&tc, &hc, cq, 1);
         start(&tw, &hw, cq, 2);
-        usleep(20 * 1000 + (r % 5) * 3000);
+        /* let every hammer get going (under emulation + ASan threads start slowly) */
+        {
+            int64_t end = t_now_ms() + 30000;
+            while ((atomic_load(&hq.ok) < 50 || atomic_load(&hc.ok) < 50 || !atomic_load(&hw.started)) &&
+                   t_now_ms() < end)
+                usleep(1000);
+        }
+        usleep((unsigned)(r % 5) * 3000);
 
         /* refused destroys change nothing, even under load */
         EXPECT_RC(sl_cq_destroy(cq), SL_EBUSY);
         EXPECT_RC(sl_pd_destroy(pd), SL_EBUSY);
         usleep(5000);
-        CHECKF(hc.bad == 0 && hw.bad == 0 && hq.bad == 0, "a refused destroy was visible to other callers");
+        CHECKF(atomic_load(&hc.bad) == 0 && atomic_load(&hw.bad) == 0 && atomic_load(&hq.bad) == 0,
+               "a refused destroy was visible to other callers");
 
         OK(sl_qp_destroy(qp));
         atomic_store(&hq.destroyed, 1);
@@ -113,9 +124,10 @@ int main(void)
         check(&hw, "cq poll_wait(-1)");
         EXPECT_RC(sl_cq_poll(cq, c, 2, &n), SL_EBADHANDLE);
         OK(sl_pd_destroy(pd));
-        qp_calls += hq.ok;
-        cq_calls += hc.ok;
-        CHECKF(hq.ok > 0 && hc.ok > 0, "round %d: the hammers made no successful call", r);
+        qp_calls += atomic_load(&hq.ok);
+        cq_calls += atomic_load(&hc.ok);
+        CHECKF(atomic_load(&hq.ok) >= 50 && atomic_load(&hc.ok) >= 50,
+               "round %d: the hammers made too few successful calls before the destroy", r);
     }
     printf("%d rounds: %ld qp calls, %ld cq polls before the destroys\n", ROUNDS, qp_calls, cq_calls);
     OK(sl_device_close(dev));

@@ -121,7 +121,7 @@ static void depth_limits(void)
         w[i] = t_wr(100 + (uint64_t)i, SL_OP_WRITE, &la, 0, 64);
         w[i].remote_addr = rb.info.addr;
         w[i].rkey = rb.info.rkey;
-        rw[i] = t_wr(200 + (uint64_t)i, SL_OP_RECV, &la, 0, 64);
+        rw[i] = t_wr(200 + (uint64_t)i, SL_OP_RECV, &rb, 0, 64);
     }
     REFUSED(a.qp, w, 5, SL_EFULL, "sl_post_send: 5 outstanding would exceed the send queue depth 4");
     OK(sl_post_send(a.qp, w, 4, &posted));
