@@ -145,6 +145,22 @@ static int state_error(const char *fn, sl_qp *qp, uint32_t state, const char *al
                    allowed, state == SL_QP_INIT ? ": connect it first (sl_qp_connect)" : "");
 }
 
+/* A failed doorbell: the verbs error, and whether the device has put the QP in ERR meanwhile. */
+static int post_failed(const char *fn, sl_qp *qp, const char *call, int ret, uint32_t posted)
+{
+    struct ibv_qp_attr attr;
+    struct ibv_qp_init_attr init;
+    char buf[128];
+    int err = sl_verbs_errno(ret);
+    int in_err = ibv_query_qp(qp->qp, &attr, IBV_QP_STATE, &init) == 0 && attr.qp_state == IBV_QPS_ERR;
+
+    if (in_err)
+        atomic_store(&qp->state, SL_QP_ERR);
+    return sl_fail(SL_EVERBS, err, "%s: %s failed after %u request(s) went to the device: %s (errno %d)%s",
+                   fn, call, posted, sl_strerror(err, buf, sizeof(buf)), err,
+                   in_err ? ": the queue pair is in the error state" : "");
+}
+
 int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
 {
     static const char fn[] = "sl_post_send";
@@ -220,9 +236,7 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
             uint32_t ok = bad ? (uint32_t)(bad - vw) : 0;
             atomic_store(&qp->sq_head, head + ok);
             done += ok;
-            rc = sl_fail_verbs(fn, "ibv_post_send", sl_verbs_errno(rc));
-            if (rc == SL_ENOMEM) /* ENOMEM from post_send means a full queue, not memory */
-                rc = SL_EVERBS;
+            rc = post_failed(fn, qp, "ibv_post_send", rc, done);
             goto out;
         }
         head += k;
@@ -296,9 +310,7 @@ int sl_post_recv(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
             uint32_t ok = bad ? (uint32_t)(bad - vw) : 0;
             atomic_store(&qp->rq_head, head + ok);
             done += ok;
-            rc = sl_fail_verbs(fn, "ibv_post_recv", sl_verbs_errno(rc));
-            if (rc == SL_ENOMEM)
-                rc = SL_EVERBS;
+            rc = post_failed(fn, qp, "ibv_post_recv", rc, done);
             goto out;
         }
         head += k;
