@@ -283,7 +283,7 @@ typedef struct sl_connect_opts {
     uint32_t access;        /* remote access this QP grants: SL_ACCESS_REMOTE_WRITE | _READ; default both */
     uint32_t mtu;           /* ibv_mtu to use; 0 = the smaller of the two ends' active MTUs */
     uint8_t timeout;        /* local ACK timeout exponent (4.096 us * 2^t); default 14 (~67 ms) */
-    uint8_t retry_cnt;      /* 0..7; default 7 */
+    uint8_t retry_cnt;      /* 0..7; default 6 (rxe treats 7 as infinite: a dead peer is never reported) */
     uint8_t rnr_retry;      /* 0..7 (7 = infinite); default 7 */
     uint8_t min_rnr_timer;  /* default 12 */
     uint8_t max_rd_atomic;  /* outstanding RDMA READs, both as initiator and responder; default 16 */

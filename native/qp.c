@@ -41,7 +41,9 @@ void sl_connect_opts_default(sl_connect_opts *opts)
     opts->access = SL_ACCESS_REMOTE_WRITE | SL_ACCESS_REMOTE_READ;
     opts->mtu = 0;
     opts->timeout = 14;
-    opts->retry_cnt = 7;
+    /* 6, not perftest's 7: rxe treats 7 as "retry forever", so a dead link or peer would never
+     * surface as an error completion. 6 with timeout 14 gives up after ~10 s on rxe. */
+    opts->retry_cnt = 6;
     opts->rnr_retry = 7;
     opts->min_rnr_timer = 12;
     opts->max_rd_atomic = 16;

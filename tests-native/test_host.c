@@ -257,7 +257,7 @@ static void endpoint_blob(void)
     EXPECT_RC(sl_qp_connect(((sl_handle)SL_TYPE_QP << 56) | 99, bad, SL_ENDPOINT_SIZE, NULL), SL_EPROTO);
     sl_connect_opts_default(&co);
     CHECK(co.access == (SL_ACCESS_REMOTE_WRITE | SL_ACCESS_REMOTE_READ) && co.mtu == 0);
-    CHECK(co.timeout == 14 && co.retry_cnt == 7 && co.rnr_retry == 7 && co.min_rnr_timer == 12);
+    CHECK(co.timeout == 14 && co.retry_cnt == 6 && co.rnr_retry == 7 && co.min_rnr_timer == 12);
     CHECK(co.max_rd_atomic == 16);
     co.retry_cnt = 8;
     EXPECT_RC(sl_qp_connect(((sl_handle)SL_TYPE_QP << 56) | 99, b, SL_ENDPOINT_SIZE, &co), SL_EINVAL);

@@ -197,7 +197,7 @@ class NativeObjectTest {
                 .isInstanceOf(IllegalArgumentException.class);
         ConnectOptions c = ConnectOptions.defaults();
         assertThat(c.timeout()).isEqualTo(14);
-        assertThat(c.retryCount()).isEqualTo(7);
+        assertThat(c.retryCount()).isEqualTo(6);
         assertThat(c.rnrRetry()).isEqualTo(7);
         assertThat(c.access()).isEqualTo(Access.REMOTE_WRITE.bit() | Access.REMOTE_READ.bit());
         assertThatThrownBy(() -> c.withRetryCount(8)).isInstanceOf(IllegalArgumentException.class);
