@@ -51,6 +51,15 @@ fi
 "${MVN[@]}" -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt \
   >"$REPORTS/maven-classpath.log" 2>&1 || { cat "$REPORTS/maven-classpath.log"; failed_stage=1; }
 
+stage "CLI smoke on the host: every subcommand through bin/shardlink (serve + copy + read in two processes)"
+bash ci/smoke-cli.sh 2>&1 | tee "$REPORTS/smoke-cli.log"
+smoke_rc=${PIPESTATUS[0]}
+read -r smoke_passed smoke_failed < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$REPORTS/smoke-cli.log" | tail -1)
+smoke_passed=${smoke_passed:-0} smoke_failed=${smoke_failed:-0}
+if [ "$smoke_rc" -ne 0 ] && [ "$smoke_failed" -eq 0 ]; then smoke_failed=1; fi
+echo "host-cli-smoke $smoke_passed $smoke_failed 0" >>"$LEDGER"
+[ "$smoke_rc" -eq 0 ] || failed_stage=1
+
 if [ "${SHARDLINK_SKIP_VM:-0}" = 1 ] && [ "${CI:-}" != true ]; then
   stage "VM stage SKIPPED by SHARDLINK_SKIP_VM=1 (local loop only; not a full run)"
 else
@@ -61,6 +70,7 @@ else
   count vm-native "$LEDGER" --no-skips --min 8 "$REPORTS/vm/native.xml"
   count vm-native-asan "$LEDGER" --no-skips --min 8 "$REPORTS/vm/native-asan.xml"
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
+  count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
   # the stage's own exit status counts too: a crash after the reports were written is a failure
   [ $vm_rc -eq 0 ] || failed_stage=1
 fi

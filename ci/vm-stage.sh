@@ -40,4 +40,14 @@ else
   echo "vm-stage: no Java test build (target/test-classes, target/test-classpath.txt): run ci/test.sh" >&2
   rc=1
 fi
+# The CLI's own view from inside the VM: probe must find the rxe devices and call RDMA usable.
+echo "vm-stage: bin/shardlink probe"
+probe_out=$(SHARDLINK_NO_BUILD=1 SHARDLINK_JAVA_OPTS="-Xmx256m -XX:TieredStopAtLevel=1" bin/shardlink probe 2>&1); probe_rc=$?
+echo "$probe_out"
+if [ $probe_rc -eq 0 ] && grep -q '^RDMA: usable here' <<<"$probe_out" && grep -q 'rxea' <<<"$probe_out"; then
+  printf '<testsuite name="vm-cli"><testcase classname="vm-cli" name="probe reports RDMA usable"/></testsuite>\n' >"$out/cli.xml"
+else
+  printf '<testsuite name="vm-cli"><testcase classname="vm-cli" name="probe reports RDMA usable"><failure message="probe exit %s or no RDMA usable line"/></testcase></testsuite>\n' "$probe_rc" >"$out/cli.xml"
+  rc=1
+fi
 exit $rc
