@@ -46,8 +46,24 @@ final class Errors {
         if (m == null || m.isBlank()) {
             return t.getClass().getSimpleName();
         }
+        if (m.endsWith(": null")) {
+            // a cause without a message (e.g. CompletableFuture.orTimeout's TimeoutException): say what it was
+            m = m.substring(0, m.length() - ": null".length()) + ": " + causeWithoutMessage(t);
+        }
         return t instanceof io.shardlink.api.ShardlinkException || t instanceof java.io.IOException
                 ? oneLine(m) : t.getClass().getSimpleName() + ": " + oneLine(m);
+    }
+
+    private static String causeWithoutMessage(Throwable t) {
+        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof TimeoutException) {
+                return "no answer in time (is a shardlink node listening there, and is UDP allowed?)";
+            }
+            if (c.getMessage() != null) {
+                return c.getMessage();
+            }
+        }
+        return t.getCause() != null ? t.getCause().getClass().getSimpleName() : "unknown cause";
     }
 
     private static String oneLine(String s) {
