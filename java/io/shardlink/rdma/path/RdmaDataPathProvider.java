@@ -1,0 +1,401 @@
+package io.shardlink.rdma.path;
+
+import io.shardlink.buffer.BufferRegistrar;
+import io.shardlink.buffer.DirectBufferPool;
+import io.shardlink.buffer.PooledBuffer;
+import io.shardlink.concurrent.ShardlinkThreadFactory;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import io.shardlink.config.TransportMode;
+import io.shardlink.rdma.Access;
+import io.shardlink.rdma.DeviceLimits;
+import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.PortAttributes;
+import io.shardlink.rdma.ProtectionDomain;
+import io.shardlink.rdma.Rdma;
+import io.shardlink.rdma.RdmaAvailability;
+import io.shardlink.rdma.RdmaDevice;
+import io.shardlink.rdma.RdmaException;
+import io.shardlink.transfer.DataPathProvider;
+import io.shardlink.transfer.PathEndpoint;
+import io.shardlink.transfer.PeerContext;
+import io.shardlink.wire.FrameCodec;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The RDMA data path (libibverbs through {@code io.shardlink.rdma}): registered with {@link java.util.ServiceLoader}
+ * for {@link DataPathProvider}, so a node started with {@code ShardlinkNode.start(config)} uses it when the device
+ * in its config is usable, and its peers are {@code UNAVAILABLE} with this provider's reason when it is not.
+ *
+ * <p>Node-wide: the device ({@code config.device()}, "auto" = the first with an ACTIVE port), one protection domain,
+ * the pinned-memory budget ({@link PinnedBudget}), the registration of the node's chunk buffer pool
+ * ({@link #bufferRegistrar()}, LOCAL_WRITE only: chunks are written out of it, never into it by a peer) and the
+ * staging buffers blob reads are served from. Per peer: an {@link RdmaEndpoint} (completion queue, RC queue pair,
+ * completion poller thread, receive rings). {@link #stats()} has the verbs-level counters.
+ */
+public final class RdmaDataPathProvider implements DataPathProvider {
+    private static final System.Logger LOG = System.getLogger(RdmaDataPathProvider.class.getName());
+
+    private final RdmaPathOptions options;
+    private final RdmaPathStats stats = new RdmaPathStats();
+    private final Set<RdmaEndpoint> endpoints = ConcurrentHashMap.newKeySet();
+    private final Object lock = new Object();
+    /** Registrations of the chunk pool and staging buffers, by handle (handle = index + 1); copy on write. */
+    private volatile MemoryRegion[] registrations = new MemoryRegion[16];
+    private int nextHandle = 1;
+    private volatile ShardlinkConfig config;
+    private volatile String reason = "RDMA data path provider not configured (ShardlinkNode calls configure first)";
+    private RdmaDevice device;
+    private ProtectionDomain pd;
+    private PortAttributes portAttributes;
+    private PinnedBudget budget;
+    private ThreadFactory pollerThreads;
+    private DirectBufferPool staging;
+    private boolean closed;
+
+    /** Options from {@code shardlink.rdma.*} system properties (what {@link java.util.ServiceLoader} gets). */
+    public RdmaDataPathProvider() {
+        this(RdmaPathOptions.fromSystemProperties());
+    }
+
+    public RdmaDataPathProvider(RdmaPathOptions options) {
+        this.options = options;
+    }
+
+    @Override
+    public Transport transport() {
+        return Transport.RDMA;
+    }
+
+    public RdmaPathOptions options() {
+        return options;
+    }
+
+    /**
+     * Opens the device and protection domain for {@code config}, or records why RDMA cannot be used (then
+     * {@link #unavailableReason()} says so and the node runs over QUIC). Called once, by the node.
+     */
+    @Override
+    public void configure(ShardlinkConfig config) {
+        synchronized (lock) {
+            if (this.config != null) {
+                if (this.config == config) {
+                    return;
+                }
+                throw new IllegalStateException("this RDMA provider already serves node " + this.config.nodeId()
+                        + ": give every node its own provider");
+            }
+            if (closed) {
+                throw new IllegalStateException("RDMA provider is closed");
+            }
+            this.config = config;
+            if (config.transportMode() == TransportMode.QUIC_ONLY) {
+                reason = "transport mode is QUIC_ONLY";
+                return;
+            }
+            RdmaAvailability a = Rdma.availability(config.device(), config.port(), config.pinnedMemoryBudget());
+            if (!a.available()) {
+                reason = a.reason();
+                LOG.log(System.Logger.Level.INFO, () -> "node " + config.nodeId() + ": " + a.reason());
+                return;
+            }
+            try {
+                open(config);
+            } catch (RdmaException | RuntimeException e) {
+                closeDevice();
+                reason = "RDMA unavailable: cannot open " + config.device() + " port " + config.port() + " ("
+                        + e.getMessage() + "); using QUIC";
+                LOG.log(System.Logger.Level.WARNING, "node " + config.nodeId() + ": " + reason);
+                return;
+            }
+            if (reason == null) {
+                LOG.log(System.Logger.Level.INFO, () -> "node " + config.nodeId() + ": RDMA data path on "
+                        + device.name() + " port " + config.port() + " (" + portAttributes.linkLayerName()
+                        + ", active MTU " + portAttributes.activeMtu() + ", GID index " + config.gidIndex()
+                        + "), pinned budget " + PinnedBudget.mib(config.pinnedMemoryBudget()));
+            }
+        }
+    }
+
+    private void open(ShardlinkConfig config) throws RdmaException {
+        device = RdmaDevice.open(config.device(), config.port());
+        portAttributes = device.portAttributes();
+        if (!portAttributes.isActive()) {
+            reason = "RDMA unavailable: " + device.name() + " port " + config.port() + " is " + portAttributes.state()
+                    + ", not ACTIVE; using QUIC";
+            closeDevice();
+            return;
+        }
+        if (config.gidIndex() >= portAttributes.gidTableLength()) {
+            reason = "RDMA unavailable: GID index " + config.gidIndex() + " is past the GID table of " + device.name()
+                    + " port " + config.port() + " (" + portAttributes.gidTableLength() + " entries): set gidIndex; "
+                    + "using QUIC";
+            closeDevice();
+            return;
+        }
+        byte[] gid = device.gid(config.gidIndex());
+        boolean empty = true;
+        for (byte g : gid) {
+            empty &= g == 0;
+        }
+        if (empty) {
+            reason = "RDMA unavailable: GID index " + config.gidIndex() + " of " + device.name() + " port "
+                    + config.port() + " is empty (no address on its network interface?): set gidIndex; using QUIC";
+            closeDevice();
+            return;
+        }
+        DeviceLimits lim = device.limits();
+        int depth = config.qpDepth();
+        if (lim.maxQpWr() < depth || lim.maxCqe() < 2L * depth || lim.maxSge() < 2) {
+            reason = "RDMA unavailable: " + device.name() + " allows " + lim.maxQpWr() + " work requests per queue, "
+                    + lim.maxCqe() + " completions per CQ and " + lim.maxSge() + " SGEs; qpDepth " + depth
+                    + " needs " + depth + ", " + 2 * depth + " and 2: lower qpDepth; using QUIC";
+            closeDevice();
+            return;
+        }
+        pd = ProtectionDomain.create(device);
+        budget = new PinnedBudget(config.pinnedMemoryBudget());
+        pollerThreads = new ShardlinkThreadFactory(config.nodeId(), "rdma");
+        reason = null;
+    }
+
+    private void closeDevice() {
+        if (pd != null) {
+            closeQuietly(pd);
+            pd = null;
+        }
+        if (device != null) {
+            closeQuietly(device);
+            device = null;
+        }
+    }
+
+    @Override
+    public String unavailableReason() {
+        return reason;
+    }
+
+    /** The chunk pool's registrar: LOCAL_WRITE registrations in the node's PD, charged to the pinned budget. */
+    @Override
+    public BufferRegistrar bufferRegistrar() {
+        return new BufferRegistrar() {
+            @Override
+            public long register(ByteBuffer buffer) throws Exception {
+                return registerLocal(buffer);
+            }
+
+            @Override
+            public void deregister(long handle) {
+                deregisterLocal(handle);
+            }
+        };
+    }
+
+    long registerLocal(ByteBuffer buffer) throws RdmaException {
+        ProtectionDomain p;
+        synchronized (lock) {
+            if (reason != null || closed) {
+                throw new IllegalStateException("RDMA path is not usable: " + (closed ? "closed" : reason));
+            }
+            p = pd;
+        }
+        MemoryRegion mr = MemoryRegion.register(p, buffer, Access.LOCAL_WRITE.bit());
+        synchronized (lock) {
+            if (closed) {
+                closeQuietly(mr);
+                throw new IllegalStateException("RDMA provider closed");
+            }
+            int h = nextHandle++;
+            MemoryRegion[] regs = registrations;
+            if (h > regs.length) {
+                regs = java.util.Arrays.copyOf(regs, regs.length * 2);
+            } else {
+                regs = regs.clone();
+            }
+            regs[h - 1] = mr;
+            registrations = regs;
+            budget.charge(mr.length());
+            stats.liveRegions.incrementAndGet();
+            return h;
+        }
+    }
+
+    void deregisterLocal(long handle) {
+        MemoryRegion mr;
+        synchronized (lock) {
+            MemoryRegion[] regs = registrations;
+            if (handle <= 0 || handle > regs.length || regs[(int) handle - 1] == null) {
+                return;
+            }
+            regs = regs.clone();
+            mr = regs[(int) handle - 1];
+            regs[(int) handle - 1] = null;
+            registrations = regs;
+        }
+        if (closeQuietly(mr)) {
+            budget.release(mr.length());
+            stats.liveRegions.decrementAndGet();
+        }
+    }
+
+    /** The registration of a pool or staging buffer (no allocation), or null. */
+    MemoryRegion region(long handle) {
+        MemoryRegion[] regs = registrations;
+        return handle <= 0 || handle > regs.length ? null : regs[(int) handle - 1];
+    }
+
+    /** A registered staging buffer for a blob-read answer; waits up to {@code timeoutMs}; null if none came. */
+    PooledBuffer stagingBuffer(long timeoutMs) {
+        DirectBufferPool s;
+        synchronized (lock) {
+            if (closed || reason != null) {
+                return null;
+            }
+            if (staging == null) {
+                staging = new DirectBufferPool(config.nodeId() + "-rdma-staging", config.maxSendSize(),
+                        options.stagingBuffers(), bufferRegistrar());
+            }
+            s = staging;
+        }
+        try {
+            return s.acquire(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, () -> "node " + config.nodeId() + ": no RDMA staging buffer for a "
+                    + "blob read: " + e.getMessage());
+            return null;
+        }
+    }
+
+    @Override
+    public PathEndpoint prepare(PeerContext peer) throws Exception {
+        synchronized (lock) {
+            if (reason != null) {
+                throw new IllegalStateException(reason);
+            }
+            if (closed) {
+                throw new IllegalStateException("RDMA provider of node " + config.nodeId() + " is closed");
+            }
+        }
+        RdmaEndpoint ep = new RdmaEndpoint(this, peer);
+        endpoints.add(ep);
+        return ep;
+    }
+
+    void endpointGone(RdmaEndpoint ep) {
+        endpoints.remove(ep);
+    }
+
+    // package-private accessors for endpoints
+    ShardlinkConfig config() {
+        return config;
+    }
+
+    RdmaDevice device() {
+        return device;
+    }
+
+    ProtectionDomain pd() {
+        return pd;
+    }
+
+    PinnedBudget budget() {
+        return budget;
+    }
+
+    RdmaPathStats statsRecorder() {
+        return stats;
+    }
+
+    ThreadFactory pollerThreads() {
+        return pollerThreads;
+    }
+
+    /** Verbs-level counters, live registrations, endpoints, rings and pinned bytes of this node. */
+    public RdmaPathStats.Snapshot stats() {
+        PinnedBudget b = budget;
+        return stats.snapshot(b == null ? 0 : b.used(), b == null ? 0 : b.limit());
+    }
+
+    /** Peer endpoints not yet torn down. */
+    public int liveEndpoints() {
+        return endpoints.size();
+    }
+
+    /** Closes every endpoint, the staging buffers, remaining registrations, the PD and the device. Idempotent. */
+    @Override
+    public void close() {
+        List<RdmaEndpoint> eps;
+        DirectBufferPool s;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            eps = new ArrayList<>(endpoints);
+            s = staging;
+            staging = null;
+        }
+        for (RdmaEndpoint ep : eps) {
+            try {
+                ep.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing an RDMA endpoint failed", e);
+            }
+        }
+        if (s != null) {
+            s.close();
+        }
+        MemoryRegion[] regs;
+        synchronized (lock) {
+            regs = registrations;
+            registrations = new MemoryRegion[1];
+        }
+        for (MemoryRegion mr : regs) {
+            if (mr != null && closeQuietly(mr)) {
+                budget.release(mr.length());
+                stats.liveRegions.decrementAndGet();
+            }
+        }
+        synchronized (lock) {
+            closeDevice();
+            reason = reason == null ? "RDMA provider closed" : reason;
+        }
+    }
+
+    /** Closes a native object; false if it was already closed or could not be. */
+    static boolean closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return false;
+        }
+        try {
+            if (c instanceof MemoryRegion mr && mr.isClosed()) {
+                return false;
+            }
+            c.close();
+            return true;
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + c + " failed: " + e);
+            return false;
+        }
+    }
+
+    static int headerSize() {
+        return FrameCodec.HEADER_SIZE;
+    }
+
+    @Override
+    public String toString() {
+        ShardlinkConfig c = config;
+        return "RdmaDataPathProvider{" + (c == null ? "unconfigured" : c.nodeId()) + ", "
+                + (reason == null ? device.name() + " port " + c.port() : reason) + "}";
+    }
+}
