@@ -136,7 +136,7 @@ public final class ProbeCommand implements Callable<Integer> {
         try {
             InetAddress a = InetAddress.getByAddress(g);
             String s = a.getHostAddress();
-            return a instanceof Inet6Address ? s.replaceAll("%.*$", "") : s;
+            return a instanceof Inet6Address ? s.replaceAll("%.*$", "").replaceFirst("(^|:)0(:0)+(:|$)", "::") : s;
         } catch (IOException e) {
             StringBuilder sb = new StringBuilder();
             for (byte b : g) {
