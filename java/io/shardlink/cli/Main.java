@@ -80,15 +80,14 @@ public final class Main implements Callable<Integer> {
 
     /** Netty logs through java.util.logging (not SLF4J, which has no provider here); warnings and up only. */
     static void configureLogging() {
-        if (loggingConfigured) {
-            return;
+        if (!loggingConfigured) {
+            loggingConfigured = true;
+            if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+                System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT %4$s %3$s: %5$s%6$s%n");
+            }
+            InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         }
-        loggingConfigured = true;
-        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT %4$s %3$s: %5$s%6$s%n");
-        }
-        InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
-        Logger.getLogger("").setLevel(Level.WARNING);
+        Logger.getLogger("").setLevel(Level.WARNING); // every run starts quiet (an earlier --verbose run may not)
     }
 
     static void setVerbose(boolean v) {
