@@ -399,12 +399,26 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         if (!path.supportsReads()) {
             path = quicPath;
         }
-        Transport transport = path.transport();
+        Transport[] transport = {path.transport()};
         long id = nextRequestId.getAndIncrement();
         CompletableFuture<ReadResult> result = new CompletableFuture<>();
         reads.add(result);
         result.whenComplete((r, e) -> reads.remove(result));
         CompletableFuture<Frame> f = path.read(id, volumeId, needleId, offset, length);
+        DataPath fallback = fallbackPath();
+        if (path != quicPath && fallback != null) {
+            // the RDMA path broke under the read (an ERROR from the peer is an answer, not a path failure): ask
+            // again over the fallback; reads are idempotent
+            f = f.exceptionallyCompose(err -> {
+                Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                if (c instanceof FrameException || closed.get() || !fallback.isOpen()) {
+                    return CompletableFuture.failedFuture(c);
+                }
+                transport[0] = fallback.transport();
+                metrics.fallback("read: " + causeName(c));
+                return fallback.read(nextRequestId.getAndIncrement(), volumeId, needleId, offset, length);
+            });
+        }
         f.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((frame, err) -> {
             if (err != null) {
                 Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
@@ -442,10 +456,10 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
                     out.flip();
                 }
                 long lat = System.nanoTime() - t0;
-                metrics.record(transport, Direction.RECEIVED, h.length());
+                metrics.record(transport[0], Direction.RECEIVED, h.length());
                 metrics.readLatency(lat);
                 metrics.completion(CompletionStatus.OK);
-                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport, lat));
+                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport[0], lat));
             } catch (FrameException e) {
                 metrics.completion(CompletionStatus.FAILED);
                 result.completeExceptionally(new ShardlinkException(what + " failed verification: " + e.getMessage(),

@@ -20,6 +20,7 @@ import io.shardlink.transfer.PeerContext;
 import io.shardlink.transfer.TransferChannel;
 import io.shardlink.transfer.TransferListener;
 import io.shardlink.transfer.TransferSpec;
+import io.shardlink.wire.Frame;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -99,6 +100,16 @@ class DeclinedTransferTest {
         public TransferChannel openTransfer(TransferSpec spec, TransferListener listener) throws Exception {
             throw new PathDeclinedException("receiver has no room in its pinned-memory budget for a ring (test)");
         }
+
+        @Override
+        public boolean supportsReads() {
+            return true;
+        }
+
+        @Override
+        public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+            return CompletableFuture.failedFuture(new java.io.IOException("injected: the queue pair went to ERR"));
+        }
     }
 
     @Test
@@ -138,6 +149,20 @@ class DeclinedTransferTest {
             assertThat(p.state()).as("a declined transfer does not fail the path").isEqualTo(PeerState.CONNECTED);
             assertThat(a.metrics().fallbacks()).containsKey("declined: receiver has no room in its pinned-memory "
                     + "budget for a ring (test)");
+
+            // a read whose RDMA path breaks under it is asked again over QUIC
+            b.blobSource((v, n, off, len, dst) -> {
+                for (int i = 0; i < len; i++) {
+                    dst.put(RdmaPathTestSupport.blobByte(v, n, off + i));
+                }
+                return len;
+            });
+            io.shardlink.api.ReadResult rr = p.read(6, 7, 8, 5000).get(30, TimeUnit.SECONDS);
+            assertThat(rr.transport()).isEqualTo(Transport.QUIC);
+            assertThat(rr.length()).isEqualTo(5000);
+            assertThat(rr.data().get(rr.data().position() + 4999)).isEqualTo(RdmaPathTestSupport.blobByte(6, 7, 8 + 4999));
+            assertThat(a.metrics().fallbacks()).containsKey("read: IOException: injected: the queue pair went to ERR");
+            assertThat(a.metrics().bytes(Transport.QUIC, io.shardlink.metrics.Direction.RECEIVED)).isEqualTo(5000);
         }
     }
 
@@ -155,6 +180,9 @@ class DeclinedTransferTest {
                     .hasMessageContaining("declined")
                     .hasMessageContaining("no room in its pinned-memory budget")
                     .hasMessageContaining("allows no fallback");
+            assertThatThrownBy(() -> p.read(1, 2, 3, 100).get(30, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .hasMessageContaining("injected: the queue pair went to ERR");
         }
     }
 }
