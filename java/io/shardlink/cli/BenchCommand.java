@@ -26,12 +26,13 @@ import picocli.CommandLine.Spec;
  * Shard-copy throughput and blob-read latency per transport: QUIC always, RDMA when available. In one process
  * (two nodes on loopback) by default, or against a running {@code serve} with {@code --connect}.
  */
-@Command(name = "bench", description = {
-        "Measure copy throughput and read latency per transport.",
-        "Shard-copy throughput and blob-read latency (p50/p99/p999) per transport (QUIC always; RDMA when",
-        "available), in this process (two nodes on loopback) or against 'serve' with --connect.",
-        "--json: one JSON object per case per line with transport, op, size, count, bytes, seconds, mb_per_s,",
-        "p50_us, p99_us, p999_us (copy latencies are per copy, read latencies per read)."})
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Measure copy throughput and read latency per transport.",
+        "Shard-copy throughput and blob-read latency (p50/p99/p999) per transport (QUIC always; "
+                + "RDMA when available), in this process (two nodes on loopback) or against 'serve' with "
+                + "--connect. --json: one JSON object per case per line with transport, op, size, count, "
+                + "bytes, seconds, mb_per_s, p50_us, p99_us, p999_us (copy latencies are per copy, read "
+                + "latencies per read)."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -13,11 +13,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Makes a CA (once) and node certificates for mutual TLS between shardlink processes. */
-@Command(name = "certs", description = {
-        "Make a CA and node certificates for mutual TLS.",
-        "Makes a CA in DIR (ca.pem, ca.key.pem) unless one is there, and issues node certificates",
-        "(NAME.crt.pem, NAME.key.pem) signed by it. Every node given --tls-dir DIR trusts every other.",
-        "Copy ca.pem and a node's NAME.* files to each host; keep ca.key.pem away from the nodes."})
+@Command(name = "certs", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Make a CA and node certificates for mutual TLS.",
+        "Makes a CA in DIR (ca.pem, ca.key.pem) unless one is there, and issues node certificates "
+                + "(NAME.crt.pem, NAME.key.pem) signed by it. Every node given --tls-dir DIR trusts every "
+                + "other. Copy ca.pem and a node's NAME.* files to each host; keep ca.key.pem away from the "
+                + "nodes."})
 public final class CertsCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

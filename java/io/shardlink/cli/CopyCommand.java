@@ -19,8 +19,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** Copies a file to a node as a shard. */
-@Command(name = "copy", description = {"Copy a file to a node as a shard.", "Copies FILE to the node at --to as shard --shard (it lands as DIR/shard-ID",
-        "there). Prints bytes, transport and MB/s."})
+@Command(name = "copy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Copy a file to a node as a shard.",
+        "Copies FILE to the node at --to as shard --shard (it lands as DIR/shard-ID there). Prints "
+                + "bytes, transport and MB/s."})
 public final class CopyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -29,11 +29,11 @@ import picocli.CommandLine.Spec;
  * verifies it (CRC32C of the source file vs what arrived), runs a burst of verified blob reads, and prints the
  * transport used (and why RDMA is not), the copy throughput and the read latency.
  */
-@Command(name = "demo", description = {
-        "Copy a generated shard and read blobs between two in-process nodes (default command).",
-        "Two nodes in this process on loopback: copies a generated shard with a progress bar, verifies it",
-        "(CRC32C of source vs received), runs verified blob reads, and prints the transport used (and why RDMA",
-        "is not), the copy MB/s and the read latency p50/p99."})
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Copy a generated shard and read blobs between two in-process nodes (default command).",
+        "Two nodes in this process on loopback: copies a generated shard with a progress bar, "
+                + "verifies it (CRC32C of source vs received), runs verified blob reads, and prints the "
+                + "transport used (and why RDMA is not), the copy MB/s and the read latency p50/p99."})
 public final class DemoCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -26,10 +26,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Lists RDMA devices, ports, GIDs, limits and the memlock limit, and says in plain words whether RDMA is usable. */
-@Command(name = "probe", description = {
-        "Show RDMA devices and limits, and whether RDMA is usable here.",
-        "Lists RDMA devices (ports, states, MTU, GIDs, limits) and the memlock limit, and says whether RDMA is",
-        "usable here and, if not, why. Exit 0 (with --check: 1 when RDMA is not usable)."})
+@Command(name = "probe", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Show RDMA devices and limits, and whether RDMA is usable here.",
+        "Lists RDMA devices (ports, states, MTU, GIDs, limits) and the memlock limit, and says "
+                + "whether RDMA is usable here and, if not, why. Exit 0 (with --check: 1 when RDMA is not "
+                + "usable)."})
 public final class ProbeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
  * Reference transfers for bench/quic-vs-raw.sh: raw Netty QUIC with shardlink's default settings, and plain TCP,
  * both on loopback in this process. Prints the same fields as {@code bench --json} (transport raw-quic or tcp).
  */
-@Command(name = "rawbench", hidden = true, description = {
+@Command(name = "rawbench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, hidden = true, description = {
         "Reference bulk transfers on loopback: raw Netty QUIC with shardlink's QUIC settings (--kind quic) or",
         "plain blocking TCP (--kind tcp). Same output fields as 'bench'."})
 public final class RawBenchCommand implements Callable<Integer> {

@@ -24,9 +24,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Reads a blob (needle) from a node. */
-@Command(name = "read", description = {"Read a blob (needle) from a node.", "Reads --length bytes of needle --needle of volume --volume at --offset from",
-        "the node at --from (volume 0 = the shards it stores: needle N is shard N). Writes the bytes to --out",
-        "('-' for stdout), or prints a summary with their CRC32C."})
+@Command(name = "read", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Read a blob (needle) from a node.",
+        "Reads --length bytes of needle --needle of volume --volume at --offset from the node at "
+                + "--from (volume 0 = the shards it stores: needle N is shard N). Writes the bytes to --out "
+                + "('-' for stdout), or prints a summary with their CRC32C."})
 public final class ReadCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

@@ -32,12 +32,12 @@ import picocli.CommandLine.Spec;
  * (see {@link DirBlobSource} for the naming), with an optional HTTP endpoint for /health and /metrics.
  * Runs until SIGINT or SIGTERM, then closes cleanly and exits 0.
  */
-@Command(name = "serve", description = {
-        "Run a storage node: receive shard copies, serve blob reads, /health and /metrics.",
-        "Runs a node: stores incoming shard copies as DIR/shard-ID and serves blob reads from DIR",
-        "(volume 0, needle N = DIR/shard-N; volume V >= 1, needle N = DIR/volume-V/needle-N).",
-        "With --http-port: GET /health (200 'ok' + peer states) and GET /metrics (Prometheus text).",
-        "Runs until SIGINT/SIGTERM; then closes cleanly and exits 0."})
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Run a storage node: receive shard copies, serve blob reads, /health and /metrics.",
+        "Runs a node: stores incoming shard copies as DIR/shard-ID and serves blob reads from DIR "
+                + "(volume 0, needle N = DIR/shard-N; volume V >= 1, needle N = DIR/volume-V/needle-N). With "
+                + "--http-port: GET /health (200 'ok' + peer states) and GET /metrics (Prometheus text). Runs "
+                + "until SIGINT/SIGTERM; then closes cleanly and exits 0."})
 public final class ServeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

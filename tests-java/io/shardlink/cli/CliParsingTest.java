@@ -98,5 +98,10 @@ class CliParsingTest {
         CliRunner.Result r = CliRunner.run("--help");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).contains("demo", "probe", "serve", "copy", "read", "bench", "certs");
+        for (String c : new String[] {"demo", "probe", "serve", "copy", "read", "bench", "certs"}) {
+            CliRunner.Result h = CliRunner.run(c, "--help");
+            assertThat(h.exit()).as(c + " --help: " + h).isZero();
+            assertThat(h.out()).startsWith("Usage: shardlink " + c);
+        }
     }
 }
