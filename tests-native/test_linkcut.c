@@ -2,8 +2,8 @@
  * test_linkcut - cut the veth link under a stream of WRITEs (rxea -> rxeb, ACK timeout 10 = ~4 ms,
  * retry_cnt 2) and expect a retry-exceeded completion (IBV_WC_RETRY_EXC_ERR, 12) within 30 s;
  * the QP reports ERR and the rest of its work flushes. Then the same with the default ACK timeout
- * (14) and retry_cnt 6, bounded at 120 s, to measure how long a dead link takes to notice. Then,
- * as an observation only, the defaults (retry_cnt 7): rxe's completer treats 7 as "retry forever"
+ * (14) and retry_cnt 6 (the shim's default), bounded at 120 s, to measure how long a dead link takes
+ * to notice. Then, as an observation only, retry_cnt 7: rxe's completer treats 7 as "retry forever"
  * (like rnr_retry 7), so no error is expected; the link comes back and what the stalled WRITEs do
  * is printed. The link is always restored (atexit too),
  * and the test waits for both ports to be ACTIVE with their GIDs back, so later tests are not
@@ -228,8 +228,9 @@ int main(void)
     sl_connect_opts_default(&co);
     co.retry_cnt = 6;
     cut_link(da, db, &co, 1, 4 * BOUND_MS);
-    /* observation: rxe treats retry_cnt 7 (the default) as "retry forever" */
+    /* observation: rxe treats retry_cnt 7 (perftest's value) as "retry forever" */
     sl_connect_opts_default(&co);
+    co.retry_cnt = 7;
     cut_link(da, db, &co, 0, 15000);
 
     sl_qp_opts_default(&qo);
