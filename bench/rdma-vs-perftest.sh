@@ -58,7 +58,7 @@ echo "ib_send_lat 4 KiB:  $(perfrow send_lat)"
 export SHARDLINK_JAVA_OPTS="${SHARDLINK_JAVA_OPTS:--Xmx1g -XX:MaxDirectMemorySize=1g} -XX:ErrorFile=${TMPDIR:-/tmp}/shardlink-hs_err_%p.log"
 for attempt in 1 2; do
   SHARDLINK_NO_BUILD=1 "$SL" bench --json --transport rdma --device "$DEV_A" --server-device "$DEV_B" \
-    --size "$SIZE" --repeat "$REPEAT" --reads "$READS" --read-size 4k --chunk-size 1m \
+    --size "$SIZE" --repeat "$REPEAT" --reads "$READS" --read-size 4k --chunk-size 1m --connect-timeout 120 \
     >"$OUT/shardlink.json" 2>"$OUT/shardlink.err"
   rc=$?
   [ $rc -eq 0 ] && break

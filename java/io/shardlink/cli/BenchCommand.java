@@ -85,6 +85,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Chunk (frame payload) size = the node's maxSendSize (default 4m); --read-size must fit.")
     Integer chunkSize;
 
+    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Bound on connecting (QUIC + TLS + RDMA bring-up), seconds (default 10).")
+    int connectTimeoutSeconds = 10;
+
     @Option(names = "--no-warmup", negatable = false, description = "Skip the unmeasured warm-up copy and reads.")
     boolean noWarmup;
 
@@ -178,7 +182,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     private ShardlinkConfig.Builder base(TransportMode m, String dev) {
         ShardlinkConfig.Builder b = ShardlinkConfig.builder().transportMode(m).device(dev).gidIndex(gidIndex)
-                .quicUdpPayloadSize(udpPayload);
+                .quicUdpPayloadSize(udpPayload)
+                .connectTimeout(java.time.Duration.ofSeconds(Math.max(1, connectTimeoutSeconds)))
+                .requestTimeout(java.time.Duration.ofSeconds(Math.max(30, connectTimeoutSeconds)));
         return chunkSize != null ? b.maxSendSize(chunkSize) : b;
     }
 

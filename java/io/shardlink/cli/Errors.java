@@ -57,7 +57,8 @@ final class Errors {
     private static String causeWithoutMessage(Throwable t) {
         for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
             if (c instanceof TimeoutException) {
-                return "no answer in time (is a shardlink node listening there, and is UDP allowed?)";
+                return "no answer in time (is a shardlink node listening there, and is UDP allowed? a slow host may need "
+                        + "--connect-timeout)";
             }
             if (c.getMessage() != null) {
                 return c.getMessage();

@@ -25,8 +25,15 @@ public final class NodeOptions {
             description = "QUIC UDP payload size; 0 = from the interface MTU (1350, or 16 KiB on loopback).")
     int udpPayload;
 
+    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Bound on connecting to a peer (QUIC + TLS + RDMA bring-up), seconds (default 10; "
+                    + "raise it under emulation).")
+    int connectTimeoutSeconds = 10;
+
     ShardlinkConfig.Builder apply(ShardlinkConfig.Builder b) {
-        return b.transportMode(mode).device(device).gidIndex(gidIndex).quicUdpPayloadSize(udpPayload);
+        return b.transportMode(mode).device(device).gidIndex(gidIndex).quicUdpPayloadSize(udpPayload)
+                .connectTimeout(java.time.Duration.ofSeconds(Math.max(1, connectTimeoutSeconds)))
+                .requestTimeout(java.time.Duration.ofSeconds(Math.max(30, connectTimeoutSeconds)));
     }
 
     static String modeName(TransportMode m) {
