@@ -45,6 +45,8 @@ public final class RdmaDataPathProvider implements DataPathProvider {
     private final RdmaPathOptions options;
     private final RdmaPathStats stats = new RdmaPathStats();
     private final Set<RdmaEndpoint> endpoints = ConcurrentHashMap.newKeySet();
+    /** Poller threads started and maybe not yet ended (dead ones are pruned as new ones start). */
+    private final List<Thread> pollers = new ArrayList<>();
     private final Object lock = new Object();
     /** Registrations of the chunk pool and staging buffers, by handle (handle = index + 1); copy on write. */
     private volatile MemoryRegion[] registrations = new MemoryRegion[16];
@@ -315,8 +317,14 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         return stats;
     }
 
-    ThreadFactory pollerThreads() {
-        return pollerThreads;
+    /** A poller thread for an endpoint, remembered so that {@link #close()} can wait for it to end. */
+    Thread newPoller(Runnable r) {
+        Thread t = pollerThreads.newThread(r);
+        synchronized (pollers) {
+            pollers.removeIf(p -> !p.isAlive() && p.getState() != Thread.State.NEW);
+            pollers.add(t);
+        }
+        return t;
     }
 
     /** Verbs-level counters, live registrations, endpoints, rings and pinned bytes of this node. */
@@ -347,8 +355,25 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         for (RdmaEndpoint ep : eps) {
             try {
                 ep.close();
+                // the node's close() promises that its threads have ended: wait for the pollers
+                if (!ep.awaitTerminated(5000)) {
+                    LOG.log(System.Logger.Level.WARNING, "RDMA poller of " + ep + " did not end within 5 s");
+                }
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "closing an RDMA endpoint failed", e);
+            }
+        }
+        List<Thread> threads;
+        synchronized (pollers) {
+            threads = new ArrayList<>(pollers);
+            pollers.clear();
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
             }
         }
         if (s != null) {

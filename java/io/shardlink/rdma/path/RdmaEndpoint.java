@@ -237,7 +237,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.replyView = Unpooled.wrappedBuffer(replyRing.buffer().duplicate().clear());
         this.pages = new PageAllocator(npages);
         this.readsByPage = new PendingRead[npages];
-        this.poller = provider.pollerThreads().newThread(this::pollLoop);
+        this.poller = provider.newPoller(this::pollLoop);
         stats.liveRegions.addAndGet(2);
         stats.liveEndpoints.incrementAndGet();
     }
@@ -1214,16 +1214,28 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         } catch (RdmaException | RuntimeException ignored) {
             // already in error, or destroyed
         }
-        if (pollerStarted && Thread.currentThread() != poller) {
-            try {
-                poller.join(2000L + 4L * opts.pollTimeoutMs());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        // the poller sees `closing` within one poll timeout and tears down; bounded here because close() may run on
+        // an I/O thread (the provider's close waits for the rest)
+        if (!awaitTerminated(500L + 4L * opts.pollTimeoutMs()) && Thread.currentThread() != poller) {
+            teardown(); // safe beside a stuck poller: native objects wait for calls in flight
         }
-        if (!pollerStarted || Thread.currentThread() != poller) {
-            teardown(); // no-op if the poller did it
+    }
+
+    /** Waits until the poller has ended (or never started); true if it has. */
+    boolean awaitTerminated(long millis) {
+        if (!pollerStarted) {
+            teardown();
+            return true;
         }
+        if (Thread.currentThread() == poller) {
+            return false;
+        }
+        try {
+            poller.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !poller.isAlive();
     }
 
     private void teardown() {

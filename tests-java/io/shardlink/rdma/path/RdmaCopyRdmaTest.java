@@ -53,6 +53,12 @@ class RdmaCopyRdmaTest {
         return length;
     }
 
+    private static Thread pollerOf(ShardlinkNode n) {
+        String prefix = "shardlink-" + n.nodeId() + "-rdma-";
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("no RDMA poller thread of " + n.nodeId()));
+    }
+
     private static ShardlinkConfig config(String id, String device) throws Exception {
         return RdmaPathTestSupport.vmConfig(id, device).build();
     }
@@ -72,24 +78,7 @@ class RdmaCopyRdmaTest {
             Peer back = RdmaPathTestSupport.onlyPeer(b);
             RdmaPathTestSupport.awaitState(back, PeerState.CONNECTED, Duration.ofSeconds(30));
 
-            // ~32 MiB from memory
-            int size = 32 * MiB + 12345;
-            byte[] data = RdmaPathTestSupport.pattern(1, size);
-            long t0 = System.nanoTime();
-            CopyResult r = p.copyShard(1, ByteBuffer.wrap(data), CopyProgressListener.NONE).get(300, TimeUnit.SECONDS);
-            double secs = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("RDMA copy of %d bytes from %s to %s: %.2f s, %.1f MB/s, %d chunks%n", size,
-                    a.nodeId(), b.nodeId(), secs, size / 1e6 / secs, r.chunks());
-            assertThat(r.transports()).containsExactly(Transport.RDMA);
-            assertThat(r.fallbacks()).isZero();
-            RdmaPathTestSupport.Sinks.Received got = sinks.get(1);
-            assertThat(got.problems).isEmpty();
-            assertThat(got.bytes).isEqualTo(size);
-            assertThat(got.chunks).isEqualTo((size + MiB - 1) / MiB);
-            assertThat(got.done.getCount()).isZero();
-            assertThat(got.data).isEqualTo(data);
-
-            // a file, by FileChannel
+            // a file, by FileChannel (also warms the path up for the measurement below)
             int fsize = 8 * MiB + 7;
             byte[] fdata = RdmaPathTestSupport.pattern(2, fsize);
             Path f = tmp.resolve("shard-2");
@@ -99,6 +88,40 @@ class RdmaCopyRdmaTest {
                 assertThat(fr.transports()).containsExactly(Transport.RDMA);
             }
             assertThat(sinks.get(2).data).isEqualTo(fdata);
+
+            // ~32 MiB from memory, with the completion pollers' allocations measured
+            int size = 32 * MiB + 12345;
+            byte[] data = RdmaPathTestSupport.pattern(1, size);
+            Thread pollA = pollerOf(a);
+            Thread pollB = pollerOf(b);
+            com.sun.management.ThreadMXBean mx =
+                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long allocA = mx.getThreadAllocatedBytes(pollA.getId());
+            long allocB = mx.getThreadAllocatedBytes(pollB.getId());
+            long okA = pa.stats().okCompletions();
+            long okB = pb.stats().okCompletions();
+            long t0 = System.nanoTime();
+            CopyResult r = p.copyShard(1, ByteBuffer.wrap(data), CopyProgressListener.NONE).get(300, TimeUnit.SECONDS);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            long perA = (mx.getThreadAllocatedBytes(pollA.getId()) - allocA)
+                    / Math.max(1, pa.stats().okCompletions() - okA);
+            long perB = (mx.getThreadAllocatedBytes(pollB.getId()) - allocB)
+                    / Math.max(1, pb.stats().okCompletions() - okB);
+            System.out.printf("RDMA copy of %d bytes from %s to %s: %.2f s, %.1f MB/s, %d chunks; poller allocation "
+                    + "per completion: sender %d B, receiver %d B%n", size, a.nodeId(), b.nodeId(), secs,
+                    size / 1e6 / secs, r.chunks(), perA, perB);
+            assertThat(r.transports()).containsExactly(Transport.RDMA);
+            assertThat(r.fallbacks()).isZero();
+            RdmaPathTestSupport.Sinks.Received got = sinks.get(1);
+            assertThat(got.problems).isEmpty();
+            assertThat(got.bytes).isEqualTo(size);
+            assertThat(got.chunks).isEqualTo((size + MiB - 1) / MiB);
+            assertThat(got.done.getCount()).isZero();
+            assertThat(got.data).isEqualTo(data);
+            // the sender's poller (WRITE completions, ACK receives) allocates nothing per completion; the receiver's
+            // allocates only the Frame it hands to the copy receiver per chunk (a few small objects)
+            assertThat(perA).as("sender poller bytes allocated per completion").isLessThan(64);
+            assertThat(perB).as("receiver poller bytes allocated per completion").isLessThan(1024);
 
             MetricsSnapshot ma = a.metrics();
             MetricsSnapshot mb = b.metrics();
@@ -239,7 +262,8 @@ class RdmaCopyRdmaTest {
             ReadResult rr = p.read(1, 2, 3, 4096).get(60, TimeUnit.SECONDS);
             assertThat(rr.transport()).isEqualTo(Transport.RDMA);
         }
-        // orderly close: CONNECTED -> DISCONNECTED
+        // orderly close: CONNECTED -> DISCONNECTED (when B closed first, A's I/O thread may still be finishing it)
+        RdmaPathTestSupport.awaitTrue(() -> seenA.size() >= 2, Duration.ofSeconds(30), "A's peer to be closed");
         assertThat(seenA).containsExactly("DISCONNECTED->CONNECTED", "CONNECTED->DISCONNECTED");
     }
 

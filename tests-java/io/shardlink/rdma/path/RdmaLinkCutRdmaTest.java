@@ -93,7 +93,14 @@ class RdmaLinkCutRdmaTest {
             sinks.gate = new CountDownLatch(1);
             sinks.gateAfter = 8L * MiB;
             nb.onShardCopy(sinks);
+            nb.blobSource((v, n, off, len, dst) -> {
+                for (int i = 0; i < len; i++) {
+                    dst.put(RdmaPathTestSupport.blobByte(v, n, off + i));
+                }
+                return len;
+            });
             Peer p = na.connect(nb.localAddress());
+            assertThat(p.read(1, 2, 3, 4096).get(60, TimeUnit.SECONDS).transport()).isEqualTo(Transport.RDMA);
             assertThat(p.state()).isEqualTo(PeerState.CONNECTED);
             Peer back = RdmaPathTestSupport.onlyPeer(nb);
             RdmaPathTestSupport.awaitState(back, PeerState.CONNECTED, Duration.ofSeconds(30));
@@ -157,6 +164,10 @@ class RdmaLinkCutRdmaTest {
             assertThat(pb.stats().livePollers()).isZero();
 
             // new work goes over QUIC
+            io.shardlink.api.ReadResult rr = p.read(1, 2, 3, 4096).get(60, TimeUnit.SECONDS);
+            assertThat(rr.transport()).isEqualTo(Transport.QUIC);
+            assertThat(rr.data().get(rr.data().position() + 4095)).isEqualTo(RdmaPathTestSupport.blobByte(1, 2,
+                    3 + 4095));
             CopyResult again = p.copyShard(2, ByteBuffer.wrap(data, 0, 3 * MiB), CopyProgressListener.NONE)
                     .get(120, TimeUnit.SECONDS);
             assertThat(again.transports()).containsExactly(Transport.QUIC);
