@@ -64,12 +64,13 @@ public final class RawBenchCommand implements Callable<Integer> {
                     int payload = defaults.quicUdpPayloadFor(mtu);
                     spec.commandLine().getErr().printf("rawbench: raw Netty QUIC with shardlink's loopback settings: "
                                     + "loopback MTU %d -> UDP payload %d, stream window %d, connection window %d, "
-                                    + "max streams %d%n", mtu, payload, defaults.quicStreamWindow(),
-                            defaults.quicConnectionWindow(), defaults.quicMaxStreams());
+                                    + "max streams %d, %d bytes queued (shardlink's copy window)%n", mtu, payload,
+                            defaults.quicStreamWindow(), defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
+                            defaults.numMemoryRegions() * defaults.maxSendSize());
                     spec.commandLine().getErr().flush();
                     try (RawQuic q = new RawQuic(id.cert, id.key, id.trust, payload, defaults.quicStreamWindow(),
                             defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
-                            defaults.idleTimeout().toMillis())) {
+                            defaults.idleTimeout().toMillis(), defaults.numMemoryRegions() * defaults.maxSendSize())) {
                         if (!noWarmup) {
                             q.transfer(Math.min(size, 64L << 20));
                         }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.ssl.ClientAuth;
@@ -33,13 +34,13 @@ import java.util.concurrent.TimeUnit;
  * A raw Netty QUIC bulk transfer, the reference for shardlink's QUIC copy: the same codec, TLS (mutual,
  * TLS 1.3, EC P-256), UDP payload size, flow-control windows, stream limits, socket buffers and one event-loop
  * thread per side, but no shardlink framing, CRC32C, credits or chunk staging. The client opens one
- * bidirectional stream per transfer, writes an 8-byte length and then the bytes from a direct buffer as fast as
- * the stream's writability allows; the server counts and drops them and answers one byte when all arrived.
+ * bidirectional stream per transfer, writes an 8-byte length and then the bytes from a direct buffer, keeping
+ * up to {@code inflight} bytes queued (as shardlink's copy window does); the server counts and drops them and answers one byte when all arrived.
  * The time is from the first write to that answer.
  */
 public final class RawQuic implements AutoCloseable {
     public static final String ALPN = "shardlink-rawbench";
-    private static final int WRITE = 1 << 20;
+    private static final int WRITE = 4 << 20; // shardlink's default chunk (maxSendSize)
 
     private final EventLoopGroup serverGroup = new NioEventLoopGroup(1);
     private final EventLoopGroup clientGroup = new NioEventLoopGroup(1);
@@ -47,15 +48,19 @@ public final class RawQuic implements AutoCloseable {
     private final Channel clientUdp;
     private final QuicChannel conn;
     private final ByteBuf source;
+    private final int inflight;
 
     /**
      * @param payload      UDP payload size (max send and receive), as shardlink's quicUdpPayloadFor(mtu)
      * @param streamWindow initial_max_stream_data_bidi_local/remote
      * @param connWindow   initial_max_data
      * @param maxStreams   initial_max_streams_bidi
+     * @param inflight     bytes the sender keeps queued on the stream (shardlink: its copy window, credits x
+     *                     chunk size); Netty's default write-buffer high-water mark (64 KiB) would starve QUIC
      */
     public RawQuic(Path cert, Path key, Path trust, int payload, long streamWindow, long connWindow, int maxStreams,
-                   long idleMillis) throws Exception {
+                   long idleMillis, int inflight) throws Exception {
+        this.inflight = inflight;
         QuicSslContext serverSsl = QuicSslContextBuilder.forServer(key.toFile(), null, cert.toFile())
                 .trustManager(trust.toFile()).clientAuth(ClientAuth.REQUIRE).applicationProtocols(ALPN).build();
         QuicSslContext clientSsl = QuicSslContextBuilder.forClient().keyManager(key.toFile(), null, cert.toFile())
@@ -131,6 +136,7 @@ public final class RawQuic implements AutoCloseable {
         }
 
         void start(QuicStreamChannel ch) {
+            ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(inflight / 2, inflight));
             start = System.nanoTime();
             ch.write(Unpooled.buffer(8).writeLong(size));
             pump(ch);
