@@ -46,4 +46,7 @@ r3 = m["raw Netty QUIC"] / m["plain TCP"]
 print(f"ratio shardlink QUIC / raw Netty QUIC = {r1:.2f}  (target >= 0.90: {'met' if r1 >= 0.9 else 'MISSED'})")
 print(f"ratio shardlink QUIC / plain TCP      = {r2:.2f}")
 print(f"ratio raw Netty QUIC / plain TCP      = {r3:.2f}")
+paired = [a / b for a, b in zip(sl, raw)]
+print("per-run shardlink/raw (adjacent in time, so less exposed to load swings): "
+      + ", ".join(f"{x:.2f}" for x in paired) + f"; median {statistics.median(paired):.2f}")
 PY
