@@ -354,6 +354,17 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     public TransferChannel openTransfer(TransferSpec spec, TransferListener listener) throws Exception {
         String what = "copy shard " + spec.shardId() + " (transfer " + spec.transferId() + ")";
         checkOpen(what);
+        try {
+            return open(spec, listener, what);
+        } catch (IOException | RuntimeException e) {
+            // the copy driver fails the path over for this: fail it here too, so that both ends tear it down
+            // (and a ring the peer may have granted late is revoked) instead of keeping an unused queue pair
+            fail(e, true);
+            throw e;
+        }
+    }
+
+    private TransferChannel open(TransferSpec spec, TransferListener listener, String what) throws Exception {
         byte[] answer;
         try {
             answer = peer.controlRequest(PathMessages.ringRequest(spec.transferId(), spec.shardId(), spec.totalLength(),
@@ -1297,6 +1308,11 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         LOG.log(System.Logger.Level.DEBUG, () -> local + ": RDMA endpoint to " + peerId() + " torn down");
     }
 
+    private Throwable failureOrClosed() {
+        Throwable f = failure;
+        return f != null ? f : new ShardlinkClosedException("RDMA path from " + local + " to " + peerId() + " closed");
+    }
+
     private static Throwable unwrap(Throwable t) {
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
@@ -1556,9 +1572,10 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         buffer.release();
-                        listener.onPathFailure(new IOException("RDMA ring slot " + s + " of transfer "
-                                + spec.transferId() + " at " + peerId() + " not acknowledged within "
-                                + config.requestTimeout().toMillis() + " ms"));
+                        fail(new IOException("RDMA ring slot " + s + " of transfer " + spec.transferId() + " at "
+                                + peerId() + " not acknowledged within " + config.requestTimeout().toMillis() + " ms"),
+                                true);
+                        listener.onPathFailure(failureOrClosed());
                         return;
                     }
                     try {
@@ -1576,8 +1593,9 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             MemoryRegion mr = provider.region(buffer.registration());
             if (mr == null) {
                 buffer.release();
-                listener.onPathFailure(new IllegalStateException("chunk buffer " + buffer + " is not registered with "
-                        + "the RDMA path"));
+                fail(new IllegalStateException("chunk buffer " + buffer + " is not registered with the RDMA path"),
+                        true);
+                listener.onPathFailure(failureOrClosed());
                 return;
             }
             FrameHeader h = new FrameHeader(FrameType.DATA).id(spec.transferId()).object(spec.shardId()).offset(offset)
