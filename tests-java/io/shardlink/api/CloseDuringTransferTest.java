@@ -44,7 +44,14 @@ class CloseDuringTransferTest {
         ShardlinkNode b = ShardlinkNode.start(TestNodes.config("close-b").build());
         ShardlinkNode a = ShardlinkNode.start(TestNodes.config("close-a").build());
         try {
-            b.onShardCopy(slowSinks(aborts, started));
+            // the test expects all three receivers' sinks to be aborted, so all three must be open first
+            CountDownLatch opened = new CountDownLatch(3);
+            ShardSinkFactory slow = slowSinks(aborts, started);
+            b.onShardCopy((peer, shard, total) -> {
+                ShardSink sink = slow.open(peer, shard, total);
+                opened.countDown();
+                return sink;
+            });
             b.blobSource((v, n, o, l, d) -> {
                 try {
                     releaseReads.await(30, TimeUnit.SECONDS); // reads stay in flight until the end
@@ -64,6 +71,7 @@ class CloseDuringTransferTest {
                 reads.add(p.read(1, i, 0, 1000));
             }
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(opened.await(30, TimeUnit.SECONDS)).as("all three incoming copies opened a sink").isTrue();
             assertThat(a.liveThreads()).isPositive();
             assertThat(a.outstandingBuffers()).isPositive();
 
