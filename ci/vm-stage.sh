@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 out=${1:-build-reports/vm}
 mkdir -p "$out"
 rc=0
+# A JVM under QEMU's TCG emulation was seen to die once with SIGSEGV in the intrinsified SHA-2 code
+# (DigestBase.implCompressMultiBlock, used by TLS): use the plain Java digest in every JVM here, the
+# child JVMs that tests start included. The host stages keep the intrinsics.
+export JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:+$JAVA_TOOL_OPTIONS }-XX:-UseSHA"
 
 if [ "${SHARDLINK_IN_VM:-0}" != 1 ]; then
   echo "vm-stage: not inside the rxe VM; run it through ci/rxe-vm.sh -- ci/vm-stage.sh" >&2

@@ -43,14 +43,14 @@ class ReadmeExampleTest {
                 "-cp", System.getProperty("java.class.path"), src.toString());
         assertThat(rc).as("javac output:\n%s", diagnostics.toString(StandardCharsets.UTF_8)).isZero();
 
-        // the PKI layout the example expects: ca.pem, <node>.pem, <node>.key
+        // the PKI layout `bin/shardlink certs` writes and the example expects: ca.pem, NODE.crt.pem, NODE.key.pem
         Path pkiDir = Files.createDirectories(tmp.resolve("pki"));
         TestPki pki = new TestPki("readme", tmp.resolve("pki-src"));
         Files.copy(pki.caPem(), pkiDir.resolve("ca.pem"));
         for (String node : List.of("source", "target")) {
             Path[] kc = pki.issue(node);
-            Files.copy(kc[0], pkiDir.resolve(node + ".pem"));
-            Files.copy(kc[1], pkiDir.resolve(node + ".key"));
+            Files.copy(kc[0], pkiDir.resolve(node + ".crt.pem"));
+            Files.copy(kc[1], pkiDir.resolve(node + ".key.pem"));
         }
         Path shards = Files.createDirectories(tmp.resolve("shards"));
 
