@@ -1,8 +1,11 @@
 package io.shardlink.quic;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.incubator.codec.quic.QuicChannel;
+import io.netty.incubator.codec.quic.QuicConnectionCloseEvent;
+import io.netty.incubator.codec.quic.QuicConnectionPathStats;
 import io.netty.incubator.codec.quic.QuicStreamChannel;
 import io.netty.incubator.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
@@ -16,9 +19,12 @@ import io.shardlink.wire.FrameLimits;
 import io.shardlink.wire.FrameType;
 import io.shardlink.wire.Hello;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One QUIC connection to a peer = the control plane. The connecting side opens one long-lived bidirectional
@@ -28,6 +34,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class QuicConnection {
     static final AttributeKey<QuicConnection> KEY = AttributeKey.valueOf("shardlink.connection");
     private static final System.Logger LOG = System.getLogger(QuicConnection.class.getName());
+    /** Bytes of the CONNECTION_CLOSE reason phrase (kept well inside one packet). */
+    private static final int MAX_CLOSE_REASON = 200;
+    /** How long a close waits at most for the data in flight to be acknowledged (see closeWhenQuiet). */
+    static final long CLOSE_QUIET_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(1000);
+    /** Bytes sent in a round trip that still count as quiet (acknowledgement-only packets, no data). */
+    private static final long QUIET_BYTES = 1000;
 
     private final QuicChannel channel;
     private final boolean client;
@@ -42,6 +54,8 @@ public final class QuicConnection {
     private volatile QuicStreamChannel control;
     private volatile String remoteName;
     private volatile Throwable closeCause;
+    /** Open streams other than the control stream (event loop adds and removes). */
+    private final java.util.Set<QuicStreamChannel> streams = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     QuicConnection(QuicChannel channel, boolean client, String localNode, FrameLimits limits, QuicTransport transport) {
@@ -291,12 +305,100 @@ public final class QuicConnection {
         }
     }
 
-    /** Closes the connection (QUIC CONNECTION_CLOSE); idempotent. */
+    /**
+     * Closes the connection with an application CONNECTION_CLOSE carrying an error code and a short reason
+     * (so that the peer learns of it at once and why); idempotent. The first cause is kept.
+     */
     public void close(Throwable cause) {
         if (closeCause == null) {
             closeCause = cause;
         }
-        channel.close();
+        Throwable c = closeCause;
+        ErrorCode code = c instanceof FrameException fe ? fe.code()
+                : c == null || c instanceof ShardlinkClosedException ? ErrorCode.SHUTTING_DOWN : ErrorCode.INTERNAL;
+        String why = c == null || c.getMessage() == null ? "closed by " + localNode : c.getMessage();
+        byte[] reason = why.getBytes(StandardCharsets.UTF_8);
+        if (reason.length > MAX_CLOSE_REASON) {
+            reason = java.util.Arrays.copyOf(reason, MAX_CLOSE_REASON);
+        }
+        byte[] closeReason = reason;
+        int closeCode = code.code();
+        try {
+            channel.eventLoop().execute(() -> closeWhenQuiet(closeCode, closeReason,
+                    System.nanoTime() + CLOSE_QUIET_WAIT_NANOS, -1, -1, false));
+        } catch (RejectedExecutionException e) {
+            channel.close(); // the event loop is gone: nothing can be sent any more
+        }
+    }
+
+    /**
+     * Sends the CONNECTION_CLOSE once the connection has stopped sending data (event loop). Netty's QUIC channel
+     * asks quiche for the close packet once and frees the connection right away; quiche does not build a packet
+     * while the congestion window is full of unacknowledged data, so closing in the middle of a copy would send
+     * nothing and the peer would learn of it only at its idle timeout. The callers have already stopped the
+     * copies and reads on this connection; their streams are reset here so that quiche drops the data still
+     * queued on them. Then wait (up to {@link #CLOSE_QUIET_WAIT_NANOS}) for a window of about one and a half
+     * round trips in which less than {@link #QUIET_BYTES} went out (acknowledgements only) although
+     * acknowledgements came in, or two such windows in a row: the data in flight was acknowledged and the
+     * congestion window has room for the close.
+     */
+    private void closeWhenQuiet(int code, byte[] reason, long deadline, long lastSentBytes, long lastRecv,
+                                boolean quietBefore) {
+        if (!channel.isOpen()) {
+            return;
+        }
+        QuicConnectionPathStats st = null;
+        try {
+            io.netty.util.concurrent.Future<QuicConnectionPathStats> f = channel.collectPathStats(0);
+            st = f.isSuccess() ? f.getNow() : null;
+        } catch (RuntimeException e) {
+            // no stats: close now
+        }
+        if (lastSentBytes < 0) {
+            // the connection is going away: reset the data streams (RESET_STREAM) so that quiche drops the data
+            // still queued on them instead of sending it first
+            for (QuicStreamChannel s : new ArrayList<>(streams)) {
+                s.shutdownOutput(ErrorCode.SHUTTING_DOWN.code());
+            }
+        }
+        long now = System.nanoTime();
+        if (st != null && now - deadline < 0) {
+            // a window without data packets (acknowledgements only) after acknowledgements came in, or two in a row
+            boolean quiet = lastSentBytes >= 0 && st.sentBytes() - lastSentBytes < QUIET_BYTES;
+            if (!quiet || !(st.recv() > lastRecv || quietBefore)) {
+                long window = Math.max(TimeUnit.MILLISECONDS.toNanos(5), st.rtt() * 3 / 2);
+                long sent = st.sentBytes();
+                long recv = st.recv();
+                try {
+                    channel.eventLoop().schedule(() -> closeWhenQuiet(code, reason, deadline, sent, recv, quiet),
+                            Math.min(window, deadline - now), TimeUnit.NANOSECONDS);
+                    return;
+                } catch (RejectedExecutionException e) {
+                    // the event loop is shutting down: close now
+                }
+            }
+        }
+        channel.close(true, code, Unpooled.wrappedBuffer(reason));
+    }
+
+    /** Tracks a data or read stream until it closes, so that closing the connection can reset it. */
+    void track(QuicStreamChannel s) {
+        streams.add(s);
+        s.closeFuture().addListener(f -> streams.remove(s));
+    }
+
+    /** The peer closed the connection (CONNECTION_CLOSE received; event loop): remember who and why. */
+    void onPeerClose(QuicConnectionCloseEvent e) {
+        if (closeCause != null) {
+            return;
+        }
+        String reason = e.reason() == null || e.reason().length == 0 ? ""
+                : ": " + new String(e.reason(), StandardCharsets.UTF_8);
+        String code = e.isApplicationClose() ? ErrorCode.of(e.error()).name()
+                : e.isTlsError() ? "TLS error " + QuicConnectionCloseEvent.extractTlsError(e.error())
+                : "QUIC transport error " + e.error();
+        closeCause = new ShardlinkClosedException("peer " + remoteName + " closed the QUIC connection to " + localNode
+                + " [" + code + "]" + reason);
     }
 
     /** The QuicChannel went inactive (event loop). */

@@ -61,6 +61,7 @@ public final class QuicDataPath implements DataPath {
                 new ChannelInitializer<QuicStreamChannel>() {
                     @Override
                     protected void initChannel(QuicStreamChannel ch) {
+                        conn.track(ch);
                         ch.pipeline().addLast(new FrameDecoder(conn.limits()), handler);
                     }
                 });
@@ -221,6 +222,7 @@ public final class QuicDataPath implements DataPath {
         conn.channel().createStream(QuicStreamType.BIDIRECTIONAL, new ChannelInitializer<QuicStreamChannel>() {
             @Override
             protected void initChannel(QuicStreamChannel ch) {
+                conn.track(ch);
                 ch.pipeline().addLast(new FrameDecoder(conn.limits()), handler);
             }
         }).addListener(f -> {

@@ -14,6 +14,7 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.incubator.codec.quic.InsecureQuicTokenHandler;
 import io.netty.incubator.codec.quic.QuicChannel;
 import io.netty.incubator.codec.quic.QuicClientCodecBuilder;
+import io.netty.incubator.codec.quic.QuicConnectionCloseEvent;
 import io.netty.incubator.codec.quic.QuicCodecBuilder;
 import io.netty.incubator.codec.quic.QuicServerCodecBuilder;
 import io.netty.incubator.codec.quic.QuicSslContext;
@@ -55,6 +56,10 @@ public final class QuicTransport implements AutoCloseable {
     private final FrameLimits limits;
     private final Set<QuicConnection> connections = ConcurrentHashMap.newKeySet();
     private final Set<Channel> udpChannels = ConcurrentHashMap.newKeySet();
+    /** How long a node's close waits in all for its CONNECTION_CLOSE frames to leave. */
+    static final long CLOSE_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(1500);
+    /** The event loop threads: close() waits for them to end (the group's termination is set just before). */
+    private final Set<Thread> ioThreads = ConcurrentHashMap.newKeySet();
     private volatile Channel server;
     private volatile int serverPayload;
 
@@ -63,7 +68,11 @@ public final class QuicTransport implements AutoCloseable {
         this.nodeId = config.nodeId();
         this.acceptor = acceptor;
         this.limits = FrameLimits.of(config.maxSendSize());
-        this.group = new NioEventLoopGroup(config.ioThreads(), threads);
+        this.group = new NioEventLoopGroup(config.ioThreads(), (ThreadFactory) r -> {
+            Thread t = threads.newThread(r);
+            ioThreads.add(t);
+            return t;
+        });
     }
 
     public EventLoopGroup group() {
@@ -218,6 +227,14 @@ public final class QuicTransport implements AutoCloseable {
                 }
 
                 @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+                    if (evt instanceof QuicConnectionCloseEvent e) {
+                        conn.onPeerClose(e);
+                    }
+                    super.userEventTriggered(ctx, evt);
+                }
+
+                @Override
                 public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                     System.getLogger(QuicTransport.class.getName()).log(System.Logger.Level.DEBUG,
                             () -> nodeId + ": QUIC connection error with " + conn.remoteName() + ": " + cause);
@@ -232,21 +249,37 @@ public final class QuicTransport implements AutoCloseable {
         return connections.size();
     }
 
-    /** Closes every connection and socket and stops the event loops (waits for them). */
+    /**
+     * Closes every connection (application CONNECTION_CLOSE with the reason) and socket, waiting in all up to
+     * {@link #CLOSE_GRACE_NANOS} for the connections to close, then stops the event loops (waits for them).
+     */
     @Override
     public void close() {
+        long deadline = System.nanoTime() + CLOSE_GRACE_NANOS;
         List<io.netty.channel.ChannelFuture> closing = new java.util.ArrayList<>();
         for (QuicConnection c : connections) {
             c.close(new io.shardlink.api.ShardlinkClosedException("node " + nodeId + " is closing"));
             closing.add(c.channel().closeFuture());
         }
-        // let CONNECTION_CLOSE reach the peers before the UDP sockets go
+        // each close waits (up to 1 s) for the data in flight to be acknowledged, then sends CONNECTION_CLOSE:
+        // let those reach the peers before the UDP sockets and event loops go, 1.5 s at most in all
         for (io.netty.channel.ChannelFuture f : closing) {
-            f.awaitUninterruptibly(1000);
+            f.awaitUninterruptibly(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         }
         for (Channel ch : udpChannels) {
             ch.close().awaitUninterruptibly(2000);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        // an event loop completes the group's termination future as its last act, while its thread is still alive
+        for (Thread t : ioThreads) {
+            if (t != Thread.currentThread()) {
+                try {
+                    t.join(2000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
     }
 }

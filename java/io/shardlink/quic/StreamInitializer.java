@@ -25,6 +25,9 @@ final class StreamInitializer extends ChannelInitializer<QuicStreamChannel> {
             ch.close();
             return;
         }
+        if (role != StreamRole.CONTROL) {
+            conn.track(ch);
+        }
         ch.pipeline().addLast(new FrameDecoder(conn.limits()), new InboundStreamHandler(conn, role));
     }
 }

@@ -19,6 +19,10 @@ import org.junit.jupiter.api.Timeout;
 /** Closing a node or a peer during copies and reads: clear failures, and no thread or buffer left behind. */
 class CloseDuringTransferTest {
     static ShardSinkFactory slowSinks(AtomicInteger aborts, CountDownLatch firstChunk) {
+        return slowSinks(aborts, new java.util.concurrent.CopyOnWriteArrayList<>(), firstChunk);
+    }
+
+    static ShardSinkFactory slowSinks(AtomicInteger aborts, List<Throwable> abortCauses, CountDownLatch firstChunk) {
         return (peer, shard, total) -> new ShardSink() {
             public void onChunk(long o, ByteBuffer p) throws java.io.IOException {
                 firstChunk.countDown();
@@ -30,6 +34,7 @@ class CloseDuringTransferTest {
             }
             public void onComplete() {}
             public void onAbort(Throwable t) {
+                abortCauses.add(t);
                 aborts.incrementAndGet();
             }
         };
@@ -39,6 +44,7 @@ class CloseDuringTransferTest {
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void closingTheSendingNodeFailsEverythingAndLeavesNothing() throws Exception {
         AtomicInteger aborts = new AtomicInteger();
+        List<Throwable> abortCauses = new java.util.concurrent.CopyOnWriteArrayList<>();
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch releaseReads = new CountDownLatch(1);
         ShardlinkNode b = ShardlinkNode.start(TestNodes.config("close-b").build());
@@ -46,7 +52,7 @@ class CloseDuringTransferTest {
         try {
             // the test expects all three receivers' sinks to be aborted, so all three must be open first
             CountDownLatch opened = new CountDownLatch(3);
-            ShardSinkFactory slow = slowSinks(aborts, started);
+            ShardSinkFactory slow = slowSinks(aborts, abortCauses, started);
             b.onShardCopy((peer, shard, total) -> {
                 ShardSink sink = slow.open(peer, shard, total);
                 opened.countDown();
@@ -91,13 +97,16 @@ class CloseDuringTransferTest {
             assertThatThrownBy(() -> p.copyShard(9, ByteBuffer.allocate(10), CopyProgressListener.NONE).get())
                     .cause().isInstanceOf(ShardlinkClosedException.class);
 
-            // the receiving node's incoming copies are aborted (sinks get onAbort) once it learns of the loss
-            // (CONNECTION_CLOSE, at the latest its idle timeout) or closes itself
-            long end = System.currentTimeMillis() + 5_000;
-            while (aborts.get() < 3 && System.currentTimeMillis() < end) {
-                Thread.sleep(50);
+            // the receiving node learns of the close from A's CONNECTION_CLOSE (not from its own close, nor its
+            // 60 s idle timeout): its incoming copies are aborted with a cause naming the peer, and the peer is gone
+            long end = System.currentTimeMillis() + 10_000;
+            while ((aborts.get() < 3 || !b.peers().isEmpty()) && System.currentTimeMillis() < end) {
+                Thread.sleep(20);
             }
-            System.out.println("receiver aborts seen before its own close: " + aborts.get() + ", peers " + b.peers());
+            assertThat(aborts.get()).as("receiver aborts seen before its own close").isEqualTo(3);
+            assertThat(abortCauses).hasSize(3).allSatisfy(c -> assertThat(c).hasMessageContaining("close-a")
+                    .hasMessageContaining("node close-a closed"));
+            assertThat(b.peers()).as("B's peers once A closed").isEmpty();
             releaseReads.countDown();
             b.close();
             assertThat(aborts.get()).isEqualTo(3);
