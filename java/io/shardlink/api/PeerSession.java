@@ -249,24 +249,22 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         return config.transportMode() == TransportMode.RDMA_ONLY ? null : quicPath;
     }
 
+    // A path failure shows as the peer's FAILED state (with its cause), not as a fallback: fallbacks count the
+    // operations that moved to QUIC (see MetricsSnapshot.fallbacks()), recorded where they move.
     @Override
     public void pathFailed(DataPath path, Throwable cause) {
         if (path.transport() == Transport.RDMA) {
             state.tryTransition(PeerState.FAILED, cause);
-            metrics.fallback(causeName(cause));
         }
     }
 
     @Override
     public void pathFailed(Throwable cause) {
-        if (state.tryTransition(PeerState.FAILED, cause)) {
-            metrics.fallback(causeName(cause));
-        }
+        state.tryTransition(PeerState.FAILED, cause);
     }
 
     private static String causeName(Throwable t) {
-        String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 120 ? m.substring(0, 120) : m));
+        return TransportMetrics.causeKey(t);
     }
 
     @Override

@@ -48,7 +48,15 @@ public final class MetricsSnapshot {
     public long bytes(Transport t, Direction d) { return bytes.get(t).get(d); }
     public long ops(Transport t, Direction d) { return ops.get(t).get(d); }
     public long completions(CompletionStatus s) { return completions.get(s); }
-    /** Fallbacks from RDMA to QUIC, by cause (exception class and message). */
+    /**
+     * Fallbacks, by cause. One fallback is one operation that moved from RDMA to QUIC: a copy whose RDMA path
+     * failed under it or declined it (keys {@code "<ExceptionClass>: <message>"} and
+     * {@code "declined: <reason>"}), or a read asked again over QUIC after its RDMA path broke
+     * ({@code "read: <ExceptionClass>: <message>"}). A copy counts once per move (normally once). A path
+     * failure itself is not a fallback: it shows as the peer's FAILED state and {@code lastCause()}, so a
+     * failure with three copies in flight counts 3, and one with none in flight counts 0; work started on a
+     * FAILED peer goes over QUIC from the start and counts nothing.
+     */
     public Map<String, Long> fallbacks() { return fallbacks; }
     public long totalFallbacks() { return fallbacks.values().stream().mapToLong(Long::longValue).sum(); }
     public long peersIn(PeerState s) { return peersByState.getOrDefault(s, 0L); }

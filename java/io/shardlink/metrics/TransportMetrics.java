@@ -75,6 +75,16 @@ public final class TransportMetrics {
         }
     }
 
+    /** A fallback's key: the cause's simple class name and its message (the first 120 characters). */
+    public static String causeKey(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 120 ? m.substring(0, 120) : m));
+    }
+
+    /**
+     * Counts one operation (a copy or a read) that moved from RDMA to QUIC, by cause; call it once per move,
+     * where the operation moves (not when the path fails: that is the peer's FAILED state).
+     */
     public void fallback(String cause) {
         fallbacks.computeIfAbsent(cause, k -> new LongAdder()).increment();
         if (parent != null) {

@@ -8,6 +8,7 @@ import io.shardlink.buffer.PooledBuffer;
 import io.shardlink.config.Transport;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
+import io.shardlink.metrics.TransportMetrics;
 import io.shardlink.wire.FrameCodec;
 import io.shardlink.wire.FrameException;
 import java.io.IOException;
@@ -153,6 +154,8 @@ public final class CopySender implements Runnable {
                             : "; no other path is left"), cause);
                 }
                 fallbackCauses.add(String.valueOf(cause));
+                // one fallback per copy that moves (PeerContext.pathFailed only fails the peer)
+                ctx.transportMetrics().fallback(TransportMetrics.causeKey(cause));
                 long next = awaitResume();
                 progress.onFallback(path.transport(), fallback.transport(), next, cause);
                 path = fallback;

@@ -115,7 +115,12 @@ class FailoverTest {
             assertThat(p.state()).isEqualTo(PeerState.FAILED);
             assertThat(p.lastCause()).hasMessageContaining("injected");
             assertThat(transitions).containsExactly("DISCONNECTED->CONNECTED", "CONNECTED->FAILED");
+            // one copy moved to QUIC = one fallback (the peer's path failure is its FAILED state, not a fallback)
             assertThat(a.metrics().totalFallbacks()).isEqualTo(1);
+            assertThat(a.metrics().fallbacks()).hasSize(1);
+            assertThat(a.metrics().fallbacks().keySet().iterator().next())
+                    .startsWith("IOException: injected: QP entered the error state");
+            assertThat(p.metrics().totalFallbacks()).isEqualTo(1);
 
             assertThat(sinks).hasSize(1);
             RecordingSink s = sinks.get(0);
@@ -130,6 +135,7 @@ class FailoverTest {
             CopyResult again = p.copyShard(4, ByteBuffer.wrap(shard, 0, 5000), CopyProgressListener.NONE)
                     .get(30, TimeUnit.SECONDS);
             assertThat(again.transports()).containsExactly(Transport.QUIC);
+            assertThat(a.metrics().totalFallbacks()).as("a copy started over QUIC is no fallback").isEqualTo(1);
         }
     }
 
@@ -149,6 +155,7 @@ class FailoverTest {
                     .hasMessageContaining("to ro-b failed on its RDMA path")
                     .hasMessageContaining("RDMA_ONLY".equals("x") ? "" : "transport mode allows no fallback");
             assertThat(p.state()).isEqualTo(PeerState.FAILED);
+            assertThat(a.metrics().totalFallbacks()).as("nothing moved to QUIC").isZero();
             assertThatThrownBy(() -> p.copyShard(2, ByteBuffer.allocate(10), CopyProgressListener.NONE).get())
                     .cause().hasMessageContaining("RDMA_ONLY");
         }

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A deterministic fault injector standing in for the RDMA path (not a mock of ibverbs): it claims RDMA,
  * comes up CONNECTED, carries frames over the peer's QUIC path, and after {@code failAfter} chunks reports
- * a path failure, like a QP going to the error state. With {@code deliverFailingChunk} the failing chunk is
+ * a path failure, like a QP going to the error state: to the peer ({@link PeerContext#pathFailed}) and to the copy. With {@code deliverFailingChunk} the failing chunk is
  * still delivered (the "written but never acknowledged" case that must not be delivered twice).
  */
 public final class FaultInjectingProvider implements DataPathProvider {
@@ -46,7 +46,7 @@ public final class FaultInjectingProvider implements DataPathProvider {
                 if (!new String(remoteEndpoint).startsWith("fake-qp-of-")) {
                     return CompletableFuture.failedFuture(new IOException("bad endpoint blob"));
                 }
-                return CompletableFuture.completedFuture(new FaultyPath(peer.quicPath()));
+                return CompletableFuture.completedFuture(new FaultyPath(peer, peer.quicPath()));
             }
 
             @Override
@@ -60,10 +60,12 @@ public final class FaultInjectingProvider implements DataPathProvider {
     public void close() {}
 
     private final class FaultyPath implements DataPath {
+        private final PeerContext peer;
         private final DataPath carrier;
         private volatile boolean failed;
 
-        FaultyPath(DataPath carrier) {
+        FaultyPath(PeerContext peer, DataPath carrier) {
+            this.peer = peer;
             this.carrier = carrier;
         }
 
@@ -98,8 +100,11 @@ public final class FaultInjectingProvider implements DataPathProvider {
                     } else {
                         buffer.release();
                     }
-                    listener.onPathFailure(new IOException("injected: QP entered the error state after " + failAfter
-                            + " chunks (IBV_WC_RETRY_EXC_ERR)"));
+                    IOException cause = new IOException("injected: QP entered the error state after " + failAfter
+                            + " chunks (IBV_WC_RETRY_EXC_ERR)");
+                    // like the RDMA endpoint: the peer learns of the path failure, and so does each copy on it
+                    peer.pathFailed(cause);
+                    listener.onPathFailure(cause);
                 }
 
                 @Override

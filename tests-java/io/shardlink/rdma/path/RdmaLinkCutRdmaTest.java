@@ -152,8 +152,10 @@ class RdmaLinkCutRdmaTest {
             assertThat(String.valueOf(p.lastCause()) + back.lastCause()).containsAnyOf("retry", "status");
             assertThat(na.metrics().bytes(Transport.RDMA, Direction.SENT)).isGreaterThanOrEqualTo(8L * MiB);
             assertThat(na.metrics().bytes(Transport.QUIC, Direction.SENT)).isGreaterThan(0);
-            // counted when the path failed and when the copy moved: at least once, each with its cause
-            assertThat(na.metrics().totalFallbacks()).isGreaterThanOrEqualTo(1);
+            // one fallback = one operation moved to QUIC: the one copy in flight at the cut (the path failure is
+            // the peer's FAILED state, not a fallback; the reads before the cut finished on RDMA, the one after goes
+            // over QUIC from the start)
+            assertThat(na.metrics().totalFallbacks()).isEqualTo(1);
             System.out.println("A's fallbacks by cause: " + na.metrics().fallbacks());
 
             // the failed endpoints are torn down: no ring stays exposed, no poller runs
