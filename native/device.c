@@ -228,6 +228,20 @@ int sl_device_name(sl_handle h, char *buf, size_t len)
     return SL_OK;
 }
 
+/* Checks that `port` exists on the device and reads its attributes. */
+static int query_port(const char *fn, sl_device *dev, uint8_t port, struct ibv_port_attr *pa)
+{
+    int rc;
+
+    if (port == 0 || port > dev->attr.phys_port_cnt)
+        return sl_fail(SL_ERANGE, 0, "%s: %s has port(s) 1..%u, not %u", fn, dev->name,
+                       dev->attr.phys_port_cnt, port);
+    rc = ibv_query_port(dev->ctx, port, pa);
+    if (rc)
+        return sl_fail_verbs(fn, "ibv_query_port", sl_verbs_errno(rc));
+    return SL_OK;
+}
+
 int sl_port_query(sl_handle h, uint8_t port, sl_port_attr *out)
 {
     static const char fn[] = "sl_port_query";
@@ -240,16 +254,9 @@ int sl_port_query(sl_handle h, uint8_t port, sl_port_attr *out)
     rc = sl_handle_acquire(fn, h, SL_TYPE_DEVICE, (void **)&dev);
     if (rc)
         return rc;
-    if (port == 0 || port > dev->attr.phys_port_cnt) {
-        rc = sl_fail(SL_ERANGE, 0, "%s: %s has port(s) 1..%u, not %u", fn, dev->name,
-                     dev->attr.phys_port_cnt, port);
+    rc = query_port(fn, dev, port, &pa);
+    if (rc)
         goto out;
-    }
-    rc = ibv_query_port(dev->ctx, port, &pa);
-    if (rc) {
-        rc = sl_fail_verbs(fn, "ibv_query_port", sl_verbs_errno(rc));
-        goto out;
-    }
     memset(out, 0, sizeof(*out));
     out->state = pa.state;
     out->max_mtu = sl_mtu_bytes(pa.max_mtu);
@@ -276,16 +283,9 @@ int sl_gid_query(sl_handle h, uint8_t port, uint32_t index, uint8_t gid[16])
     rc = sl_handle_acquire(fn, h, SL_TYPE_DEVICE, (void **)&dev);
     if (rc)
         return rc;
-    if (port == 0 || port > dev->attr.phys_port_cnt) {
-        rc = sl_fail(SL_ERANGE, 0, "%s: %s has port(s) 1..%u, not %u", fn, dev->name,
-                     dev->attr.phys_port_cnt, port);
+    rc = query_port(fn, dev, port, &pa);
+    if (rc)
         goto out;
-    }
-    rc = ibv_query_port(dev->ctx, port, &pa);
-    if (rc) {
-        rc = sl_fail_verbs(fn, "ibv_query_port", sl_verbs_errno(rc));
-        goto out;
-    }
     if (index >= (uint32_t)pa.gid_tbl_len) {
         rc = sl_fail(SL_ERANGE, 0, "%s: GID index %u is past the table of %s port %u (%d entries)",
                      fn, index, dev->name, port, pa.gid_tbl_len);
