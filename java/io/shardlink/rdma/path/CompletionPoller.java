@@ -2,6 +2,7 @@ package io.shardlink.rdma.path;
 
 import io.shardlink.rdma.CompletionBatch;
 import io.shardlink.rdma.CompletionQueue;
+import io.shardlink.rdma.RdmaException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -28,7 +29,7 @@ final class CompletionPoller implements Runnable {
     private final RdmaEngine engine;
     private final CompletionQueue cq;
     private final PollMode mode;
-    private final long spinNanos;
+    private final int spinMicros;
     private final int pollTimeoutMs;
     private final RdmaPathStats stats;
     private final AtomicReferenceArray<RdmaEndpoint> endpoints;
@@ -47,7 +48,7 @@ final class CompletionPoller implements Runnable {
         this.engine = engine;
         this.cq = cq;
         this.mode = mode;
-        this.spinNanos = TimeUnit.MICROSECONDS.toNanos(spinMicros);
+        this.spinMicros = spinMicros;
         this.pollTimeoutMs = pollTimeoutMs;
         this.stats = stats;
         this.endpoints = new AtomicReferenceArray<>(capacity);
@@ -107,9 +108,14 @@ final class CompletionPoller implements Runnable {
         return false;
     }
 
-    /** {@code ep} failed or closed: look at it after the current batch. */
+    /** {@code ep} failed or closed: look at it after the current batch (waking the poller if it sleeps). */
     void attention(RdmaEndpoint ep) {
         attention.add(ep);
+        try {
+            cq.wake();
+        } catch (RdmaException | RuntimeException ignored) {
+            // the CQ is gone with the poller: nothing left to look after
+        }
     }
 
     // ------------------------------------------------------------------ the loop
@@ -118,7 +124,6 @@ final class CompletionPoller implements Runnable {
     public void run() {
         Throwable crash = null;
         try {
-            long idleSince = 0;
             while (!ending) {
                 int n;
                 switch (mode) {
@@ -129,19 +134,7 @@ final class CompletionPoller implements Runnable {
                             Thread.onSpinWait();
                         }
                     }
-                    default -> {
-                        n = cq.poll(wc);
-                        if (n > 0) {
-                            idleSince = 0;
-                        } else if (idleSince == 0) {
-                            idleSince = System.nanoTime();
-                        } else if (System.nanoTime() - idleSince > spinNanos) {
-                            n = cq.pollWait(wc, pollTimeoutMs); // arms the channel, sleeps until a completion
-                            idleSince = 0;
-                        } else {
-                            Thread.onSpinWait();
-                        }
-                    }
+                    default -> n = cq.pollAdaptive(wc, spinMicros, pollTimeoutMs); // spin, then arm and sleep
                 }
                 for (int i = 0; i < n; i++) {
                     dispatch(i);

@@ -186,7 +186,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.ctrl = m1;
         this.replyRing = m2;
         this.outgoing = new OutgoingCopies(this, peer, config);
-        this.sends = new SendQueue(this, q, m1, stats, sq, membership.wrBase(), q.options().maxInline(),
+        this.sends = new SendQueue(this, q, m1, stats, sq, membership.wrBase(), q.maxInline(),
                 config.maxSendSize(), engine.options().splitWrites());
         this.receives = new ReceiveQueue(this, m1, stats, limits, membership.wrBase(), sq, rq, recvBatch);
         this.incoming = new IncomingCopies(this, provider, limits);
