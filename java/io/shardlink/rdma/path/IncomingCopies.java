@@ -192,7 +192,7 @@ final class IncomingCopies {
                         + " of transfer " + ring.transferId);
             }
             long frame = HDR + (long) h.length();
-            if (frame > ring.slotSize || len != frame && len != WriteSegments.lastPart(frame)) {
+            if (frame > ring.slotSize || len != frame && len != WriteSegments.lastPart(h.length())) {
                 throw new FrameException(ErrorCode.TRUNCATED, "DATA frame announces " + h.length() + " bytes, the "
                         + "RDMA WRITE carried " + len + " of its " + frame + " (whole or last part)");
             }

@@ -92,7 +92,7 @@ final class SendQueue {
         this.wrBase = wrBase;
         this.maxInline = maxInline;
         // never more than half the queue for one chunk: control frames and read answers still get slots
-        this.maxParts = splitWrites ? Math.min(sq / 2, WriteSegments.count(HDR + maxPayload)) : 1;
+        this.maxParts = splitWrites ? Math.min(sq / 2, WriteSegments.count(maxPayload)) : 1;
         this.parts = new SendSlot[Math.max(1, maxParts)];
         this.partBatch = new WorkRequestBatch(Math.max(1, maxParts));
         this.slots = new SendSlot[sq];
@@ -171,7 +171,7 @@ final class SendQueue {
                 stats.sendBacklogged.increment();
                 return true;
             }
-            int n = kind == K_DATA && maxParts > 1 ? WriteSegments.count(HDR + plen) : 1;
+            int n = kind == K_DATA && maxParts > 1 ? WriteSegments.count(plen) : 1;
             if (n > maxParts) {
                 n = 1;
             }
@@ -263,7 +263,7 @@ final class SendQueue {
 
     /**
      * Posts one chunk as {@code n} WRITEs in one batch (lock held): [header + first bytes], middle parts, and the
-     * last part WITH IMMEDIATE, each {@link WriteSegments#SEGMENT} of the remote slot. The last part's slot owns
+     * last part WITH IMMEDIATE, each up to {@link WriteSegments#SEGMENT} payload bytes. The last part's slot owns
      * the payload (RC completes the parts in order). If the post fails the slots stay taken (some parts may be on
      * the wire) and the path fails; teardown frees the payload.
      */
@@ -278,24 +278,23 @@ final class SendQueue {
         FrameCodec.encodeHeader(h, parts[0].area.clear());
         parts[n - 1].pooled = pooled;
         parts[n - 1].payload = payload;
-        long total = HDR + (long) plen;
         try {
             partBatch.clear();
             for (int k = 0; k < n; k++) {
-                long at = (long) k * WriteSegments.SEGMENT;
-                int len = (int) Math.min(WriteSegments.SEGMENT, total - at);
+                long at = (long) k * WriteSegments.SEGMENT; // payload offset
+                int len = (int) Math.min(WriteSegments.SEGMENT, plen - at);
                 long id = wrBase | parts[k].index;
                 if (k == 0) {
-                    partBatch.add().write(id, ctrl, parts[0].offset, HDR, raddr, rkey).sge(payloadMr, 0, len - HDR);
+                    partBatch.add().write(id, ctrl, parts[0].offset, HDR, raddr, rkey).sge(payloadMr, 0, len);
                 } else if (k < n - 1) {
-                    partBatch.add().write(id, payloadMr, at - HDR, len, raddr + at, rkey);
+                    partBatch.add().write(id, payloadMr, at, len, raddr + HDR + at, rkey);
                 } else {
-                    partBatch.add().writeImm(id, payloadMr, at - HDR, len, raddr + at, rkey, imm);
+                    partBatch.add().writeImm(id, payloadMr, at, len, raddr + HDR + at, rkey, imm);
                 }
             }
             qp.post(partBatch);
             stats.writesPosted.add(n);
-            stats.writeBytes.add(total);
+            stats.writeBytes.add(HDR + (long) plen);
             stats.splitChunks.increment();
             return null;
         } catch (RdmaException | RuntimeException e) {

@@ -37,8 +37,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @Tag("rdma")
 class RdmaEngineRdmaTest {
-    /** Peers of the busy node; -Dshardlink.test.enginePeers overrides (64 takes a few minutes under emulation). */
-    private static final int PEERS = Integer.getInteger("shardlink.test.enginePeers", 64);
+    /**
+     * Peers of the busy node. 16 in CI: under the VM's emulation a node takes 4-9 s to start, so 64 nodes took
+     * 7.5 minutes just to start and connect (measured); -Dshardlink.test.enginePeers=64 runs the full size.
+     */
+    private static final int PEERS = Integer.getInteger("shardlink.test.enginePeers", 16);
     private static final int KiB = 1024;
     /** The node's own thread pools besides the pollers: 4 workers, 8 readers, its QUIC I/O threads (1 here). */
     private static final int NODE_THREADS = 4 + 8 + 1;
@@ -52,7 +55,7 @@ class RdmaEngineRdmaTest {
     private static ShardlinkConfig config(String id, String device, long budget) throws Exception {
         return RdmaPathTestSupport.vmConfig(id, device).maxSendSize(64 * KiB).numMemoryRegions(4).qpDepth(16)
                 .pinnedMemoryBudget(budget).ioThreads(1).connectTimeout(Duration.ofSeconds(300))
-                .requestTimeout(Duration.ofSeconds(300)).idleTimeout(Duration.ofSeconds(300)).build();
+                .requestTimeout(Duration.ofSeconds(300)).idleTimeout(Duration.ofSeconds(1800)).build();
     }
 
     private static int serve(long volume, long needle, long offset, int length, ByteBuffer dst) {
