@@ -67,8 +67,8 @@ else
   bash ci/rxe-vm.sh --mem 3072 --timeout 2400 -- ci/vm-stage.sh build-reports/vm
   vm_rc=$?
   echo "VM stage exited $vm_rc"
-  count vm-native "$LEDGER" --no-skips --min 8 "$REPORTS/vm/native.xml"
-  count vm-native-asan "$LEDGER" --no-skips --min 8 "$REPORTS/vm/native-asan.xml"
+  count vm-native "$LEDGER" --no-skips --min 12 "$REPORTS/vm/native.xml"
+  count vm-native-asan "$LEDGER" --no-skips --min 12 "$REPORTS/vm/native-asan.xml"
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
   count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
   # the stage's own exit status counts too: a crash after the reports were written is a failure

@@ -3,16 +3,17 @@
  *
  * A small libuv-style C API: opaque 64-bit handles, integer status codes, one header.
  *
- * Handles. Every object (device, protection domain, completion queue, queue pair, memory
- * region) is named by an sl_handle: a 64-bit value that packs the object's type, a slot index
+ * Handles. Every object (device, protection domain, completion queue, queue pair, shared
+ * receive queue, memory region) is named by an sl_handle: a 64-bit value that packs the object's type, a slot index
  * and a generation count. 0 is never a valid handle. A handle that was destroyed, that names an
  * object of another type, or that was never issued is rejected with SL_EBADHANDLE and an error
  * text; it never dereferences freed memory. The Java layer holds these handles as longs.
  *
  * Threads. Every call is thread-safe. A destroy that races with other calls on the same handle
  * waits for those calls to return, then frees; calls that start after the destroy fail with
- * SL_EBADHANDLE. Destroying an object that still has children (a PD with QPs or MRs, a CQ
- * that a QP uses, a device with a PD or CQ) fails with SL_EBUSY and changes nothing.
+ * SL_EBADHANDLE. Destroying an object that still has children (a PD with QPs, SRQs or MRs, a
+ * CQ that a QP or an SRQ's receives use, an SRQ that QPs use, a device with a PD or CQ) fails
+ * with SL_EBUSY and changes nothing. Destroy order: QPs, SRQs, CQs and MRs, PDs, the device.
  *
  * Errors. Every call returns SL_OK (0) or a negative sl_status. The calling thread's last
  * error text (sl_last_error) then says what was attempted and, for verbs failures, the errno
@@ -51,7 +52,8 @@ typedef enum sl_status {
     SL_EBUSY = -9,      /* the object still has children or users */
     SL_ERANGE = -10,    /* a length or offset outside what the object or device allows */
     SL_EPROTO = -11,    /* a malformed or unsupported endpoint blob */
-    SL_EACCES = -12     /* memory region lacks the access a work request needs */
+    SL_EACCES = -12,    /* memory region lacks the access a work request needs */
+    SL_ENOTSUP = -13    /* the device does not support this (e.g. no shared receive queues) */
 } sl_status;
 
 /* Short name of a status, e.g. "SL_EBADHANDLE". Never NULL. */
@@ -133,6 +135,9 @@ typedef struct sl_device_limits {
     uint32_t max_qp_rd_atom;
     uint32_t max_qp_init_rd_atom;
     uint32_t phys_port_cnt;
+    uint32_t max_srq;       /* 0: the device has no shared receive queues */
+    uint32_t max_srq_wr;
+    uint32_t max_srq_sge;
 } sl_device_limits;
 
 int sl_device_limits_query(sl_handle dev, sl_device_limits *out);
@@ -147,26 +152,40 @@ int sl_pd_destroy(sl_handle pd);
 
 /* ------------------------------------------------------------------ completion queues */
 
-/* Completion layout: 40 bytes, native byte order. */
+/*
+ * Completion layout: 48 bytes, native byte order. qp_num, src_qp and qp_tag let one poller of a
+ * CQ shared by many QPs (and of receives from a shared receive queue) route each completion
+ * to its connection without a lookup of its own.
+ */
 typedef struct sl_completion {
     uint64_t wr_id;      /*  0: the caller's id from the work request */
     uint32_t status;     /*  8: ibv_wc_status; 0 = success (sl_wc_status_str for text) */
     uint32_t opcode;     /* 12: SL_OP_* of the work request; SL_OP_RECV or SL_OP_RECV_IMM for receives */
     uint32_t byte_len;   /* 16: bytes received (receives) */
     uint32_t imm;        /* 20: immediate data, host byte order, valid when flags & SL_WC_WITH_IMM */
-    uint32_t qp_num;     /* 24 */
+    uint32_t qp_num;     /* 24: the local QP */
     uint32_t flags;      /* 28: SL_WC_* */
     uint32_t vendor_err; /* 32 */
-    uint32_t reserved;   /* 36 */
+    uint32_t src_qp;     /* 36: the QP number of the peer the local QP is connected to (0 before connect) */
+    uint64_t qp_tag;     /* 40: the local QP's tag (sl_qp_opts.tag) */
 } sl_completion;
 
 #define SL_WC_WITH_IMM 1u
+#define SL_WC_SRQ 2u        /* a receive that consumed an entry of a shared receive queue */
+#define SL_WC_DEPARTED 4u   /* the QP was destroyed before this completion was polled */
 
 const char *sl_wc_status_str(uint32_t status);
 
 /*
  * Creates a CQ of at least `depth` entries with its own completion channel. The channel's fd is
  * non-blocking and can be waited on with poll/epoll (sl_cq_fd, sl_cq_arm, sl_cq_ack_events).
+ *
+ * Room. Many QPs may share one CQ (for sends, receives or both). Each QP reserves room for
+ * everything it can have outstanding: its sq_depth on its send CQ, its rq_depth on its receive
+ * CQ; a shared receive queue reserves its depth once on every CQ that its QPs' receives use
+ * (until the SRQ is destroyed). sl_qp_create fails with SL_ERANGE, saying how much is promised,
+ * when the reservations would exceed `depth`: the CQ can then never overflow. A QP destroyed
+ * with completions still unpolled keeps its reservation until a poll finds the CQ empty.
  */
 int sl_cq_create(sl_handle dev, uint32_t depth, sl_handle *out);
 int sl_cq_destroy(sl_handle cq);
@@ -177,16 +196,32 @@ int sl_cq_arm(sl_handle cq, int solicited_only);
 int sl_cq_ack_events(sl_handle cq, uint32_t *events);
 /*
  * Polls up to max completions into out (caller-provided; nothing is allocated) and sets *n.
- * Send-queue completions retire outstanding work requests of their QP. A completion with an
- * error status (other than a flush) marks its QP as being in the error state.
+ * Never blocks. Every completion is routed to its QP's bookkeeping (a table by QP number):
+ * a send completion retires its request and every earlier unsignaled one of that QP, a receive
+ * retires one entry of the QP's receive queue or of its shared receive queue. A completion with
+ * an error status (other than a flush) marks its QP as being in the error state.
  */
 int sl_cq_poll(sl_handle cq, sl_completion *out, uint32_t max, uint32_t *n);
 /*
  * Polls; if nothing is there, arms the CQ, polls again (closing the race with the arm), and then
  * waits up to timeout_ms (-1: no limit) on the channel before polling once more. Sets *n (0 on
- * timeout, and returns SL_OK then: a timeout is not an error here).
+ * timeout, and returns SL_OK then: a timeout is not an error here). Returns early, SL_OK with
+ * *n 0, when sl_cq_wake is called (or was called since the last wait returned for it).
  */
 int sl_cq_poll_wait(sl_handle cq, sl_completion *out, uint32_t max, uint32_t *n, int timeout_ms);
+/*
+ * Adaptive polling in one call: polls without sleeping for up to spin_us microseconds, then
+ * continues as sl_cq_poll_wait for the rest of timeout_ms (-1: no limit). A wake (sl_cq_wake)
+ * or a destroy of the CQ ends the spin too. spin_us 0 is sl_cq_poll_wait. *woken (may be NULL)
+ * is set to 1 when it returned because of a wake, else 0.
+ */
+int sl_cq_poll_adaptive(sl_handle cq, sl_completion *out, uint32_t max, uint32_t *n, uint32_t spin_us,
+                        int timeout_ms, int *woken);
+/*
+ * Wakes a thread in sl_cq_poll_wait / sl_cq_poll_adaptive on this CQ (now, or at its next wait if
+ * none is waiting): it returns SL_OK with *n 0. For closing a poller, or handing it new work.
+ */
+int sl_cq_wake(sl_handle cq);
 
 /* ------------------------------------------------------------------ memory */
 
@@ -227,18 +262,41 @@ int sl_buf_free(void *buf);
 
 typedef struct sl_qp_opts {
     uint32_t sq_depth;    /* outstanding send-queue work requests; default 64 */
-    uint32_t rq_depth;    /* outstanding receive work requests; default 64 */
+    uint32_t rq_depth;    /* outstanding receive work requests; default 64; ignored with an srq */
     uint32_t max_sge;     /* per work request, <= SL_WR_MAX_SGE; default 4 */
-    uint32_t max_inline;  /* default 0 */
+    uint32_t max_inline;  /* inline payload bytes asked for; default 0 (sl_qp_caps: what was granted) */
     uint8_t port;         /* default 1 */
     uint8_t gid_index;    /* default 0 */
-    uint16_t reserved;
+    uint16_t reserved;    /* 0 */
+    uint32_t signal_every;/* an unsignaled run is signaled at its signal_every-th request; 0 = sq_depth/2 */
+    sl_handle srq;        /* 0: the QP has its own receive queue; else its receives come from this SRQ */
+    uint64_t tag;         /* the caller's tag, copied into every completion of the QP (qp_tag) */
 } sl_qp_opts;
 
 void sl_qp_opts_default(sl_qp_opts *opts);
 
-/* Creates an RC QP and moves it to INIT (receives may be posted from then on). */
+/*
+ * Creates an RC QP and moves it to INIT (receives may be posted from then on). send_cq and
+ * recv_cq may be the same CQ, and may be shared with other QPs (see sl_cq_create: room). With
+ * opts->srq the QP takes its receives from that shared receive queue (same PD) and has no
+ * receive queue of its own. max_inline: where the device cannot grant the asked-for inline size
+ * (e.g. it has no inline support), the QP is created with none; sl_qp_caps says what it got.
+ */
 int sl_qp_create(sl_handle pd, sl_handle send_cq, sl_handle recv_cq, const sl_qp_opts *opts, sl_handle *out);
+
+/* What a QP was granted at creation. */
+typedef struct sl_qp_caps {
+    uint32_t sq_depth;     /* outstanding send requests the shim allows (as asked) */
+    uint32_t rq_depth;     /* outstanding receives (0 with an SRQ) */
+    uint32_t max_sge;
+    uint32_t max_inline;   /* inline payload bytes granted by the device (0: no inline sends) */
+    uint32_t signal_every; /* effective selective-signaling bound */
+    uint32_t reserved;
+    sl_handle srq;         /* 0 if none */
+    uint64_t tag;
+} sl_qp_caps;
+
+int sl_qp_caps_query(sl_handle qp, sl_qp_caps *out);
 int sl_qp_destroy(sl_handle qp);
 /* The QP's current state from the device (SL_QP_*). */
 int sl_qp_state(sl_handle qp, uint32_t *state);
@@ -318,10 +376,11 @@ typedef struct sl_sge {
 
 #define SL_WR_FENCE 1u      /* wait for earlier READs before this one */
 #define SL_WR_SOLICITED 2u  /* ask the receiver's CQ for a solicited event */
-#define SL_WR_INLINE 4u     /* copy the payload into the WQE (total <= max_inline) */
+#define SL_WR_INLINE 4u     /* copy the payload into the WQE (total <= sl_qp_caps.max_inline); the
+                             * buffer may be reused as soon as sl_post_send returns */
+#define SL_WR_UNSIGNALED 8u /* no completion on success (selective signaling); see sl_post_send */
 
-/* Work request: 136 bytes, native byte order. Every send-queue WR is signaled: each one yields
- * exactly one completion, which keeps outstanding-request accounting exact. */
+/* Work request: 136 bytes, native byte order. */
 typedef struct sl_wr {
     uint64_t wr_id;        /*   0: returned in the completion */
     uint32_t opcode;       /*   8: SL_OP_* */
@@ -338,15 +397,44 @@ typedef struct sl_wr {
  * Posts a chain of n send-queue work requests (SEND, SEND_IMM, WRITE, WRITE_IMM, READ), one
  * doorbell per 32 of them. Every request is validated before any is posted: opcodes, SGE count,
  * MR handles of this QP's PD, offset+length inside the MR, access flags (READ needs LOCAL_WRITE
- * on the local side). SL_ESTATE unless the QP is in RTS; SL_EFULL if n more would exceed
- * sq_depth outstanding. *posted (may be NULL) is set to how many went to the device (n on
- * success; fewer only after a verbs failure, which returns SL_EVERBS).
+ * on the local side), SL_WR_INLINE payloads within the granted max_inline (SL_ERANGE). SL_ESTATE
+ * unless the QP is in RTS; SL_EFULL if n more would exceed sq_depth outstanding. *posted (may
+ * be NULL) is set to how many went to the device (n on success; fewer only after a verbs
+ * failure, which returns SL_EVERBS).
+ *
+ * Selective signaling. A request with SL_WR_UNSIGNALED yields no completion when it succeeds;
+ * it stays outstanding until a later signaled request of the QP completes, which retires it
+ * too (RC completes in order). So that the send queue can never fill with requests that
+ * nothing will retire, the shim signals the signal_every-th request of an unsignaled run itself
+ * (its completion then arrives like any other, with its wr_id). A failed or flushed request
+ * yields a completion whether signaled or not.
  */
 int sl_post_send(sl_handle qp, const sl_wr *wrs, uint32_t n, uint32_t *posted);
-/* The same for receive work requests (opcode SL_OP_RECV); allowed in INIT, RTR and RTS. */
+/* The same for receive work requests (opcode SL_OP_RECV); allowed in INIT, RTR and RTS.
+ * SL_EINVAL for a QP that takes its receives from a shared receive queue. */
 int sl_post_recv(sl_handle qp, const sl_wr *wrs, uint32_t n, uint32_t *posted);
-/* Outstanding (posted, not yet completed) send and receive requests. */
+/* Outstanding (posted, not yet completed) send and receive requests (receive: 0 with an SRQ). */
 int sl_qp_outstanding(sl_handle qp, uint32_t *send, uint32_t *recv);
+
+/* ------------------------------------------------------------------ shared receive queues */
+
+/*
+ * Creates a shared receive queue on pd holding up to `depth` posted receives of up to max_sge
+ * SGEs (0 = 4): QPs created with sl_qp_opts.srq take their receives from it, so receive memory
+ * does not grow with the number of QPs. SL_ENOTSUP when the device has no SRQs (max_srq 0),
+ * SL_ERANGE above the device's max_srq_wr / max_srq_sge.
+ */
+int sl_srq_create(sl_handle pd, uint32_t depth, uint32_t max_sge, sl_handle *out);
+/* SL_EBUSY while a QP uses it. Its posted receives are released with it. */
+int sl_srq_destroy(sl_handle srq);
+/*
+ * Posts n receive work requests (opcode SL_OP_RECV, MRs of the SRQ's PD with LOCAL_WRITE), one
+ * doorbell per 32. SL_EFULL if n more would exceed depth outstanding; a receive stays
+ * outstanding until its completion is polled from the CQ of the QP that consumed it.
+ */
+int sl_srq_post_recv(sl_handle srq, const sl_wr *wrs, uint32_t n, uint32_t *posted);
+/* Posted receives not yet polled as completions. */
+int sl_srq_outstanding(sl_handle srq, uint32_t *recv);
 
 #ifdef __cplusplus
 }

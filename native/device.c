@@ -326,6 +326,9 @@ int sl_device_limits_query(sl_handle h, sl_device_limits *out)
     out->max_qp_rd_atom = (uint32_t)dev->attr.max_qp_rd_atom;
     out->max_qp_init_rd_atom = (uint32_t)dev->attr.max_qp_init_rd_atom;
     out->phys_port_cnt = dev->attr.phys_port_cnt;
+    out->max_srq = dev->attr.max_srq > 0 ? (uint32_t)dev->attr.max_srq : 0;
+    out->max_srq_wr = dev->attr.max_srq_wr > 0 ? (uint32_t)dev->attr.max_srq_wr : 0;
+    out->max_srq_sge = dev->attr.max_srq_sge > 0 ? (uint32_t)dev->attr.max_srq_sge : 0;
     sl_handle_release(h);
     return SL_OK;
 }

@@ -28,6 +28,7 @@ const char *sl_status_name(int status)
     case SL_ERANGE: return "SL_ERANGE";
     case SL_EPROTO: return "SL_EPROTO";
     case SL_EACCES: return "SL_EACCES";
+    case SL_ENOTSUP: return "SL_ENOTSUP";
     default: return "SL_UNKNOWN";
     }
 }

@@ -42,29 +42,58 @@ typedef struct sl_pd {
     sl_handle h;
     sl_device *dev;
     struct ibv_pd *pd;
-    atomic_uint children;          /* QPs and MRs */
+    atomic_uint children;          /* QPs, SRQs and MRs */
 } sl_pd;
 
 struct sl_qp;
+struct sl_cq;
+
+typedef struct sl_srq {
+    sl_handle h;
+    sl_pd *pd;
+    struct ibv_srq *srq;
+    uint32_t depth, max_sge;
+    atomic_uint children;          /* QPs attached */
+    pthread_mutex_t post_lock;     /* serialises posters: head and the doorbell */
+    _Atomic uint64_t head, tail;   /* posted / retired by pollers of any CQ (tail: CAS) */
+    pthread_mutex_t link_lock;     /* the CQ list below (appended under the CQ's lock) */
+    struct sl_cq **cqs;            /* CQs this SRQ has reserved its depth on */
+    uint32_t ncqs, capcqs;
+} sl_srq;
+
+/* A QP destroyed while completions of it may still sit in a CQ (cleared once the CQ polls empty). */
+typedef struct sl_departed {
+    uint32_t qpn;
+    uint32_t src_qp;
+    uint64_t tag;
+    sl_srq *srq;                   /* NULL once the SRQ is destroyed */
+    uint32_t held;                 /* CQ entries still reserved for it */
+} sl_departed;
 
 typedef struct sl_cq {
     sl_handle h;
     sl_device *dev;
     struct ibv_comp_channel *channel;
     struct ibv_cq *cq;
+    int wake_fd;                   /* eventfd: sl_cq_wake ends a wait */
     uint32_t depth;                /* entries asked for (the device's cq->cqe may be more) */
-    atomic_uint children;          /* QP uses (a QP using it for send and recv counts twice) */
-    pthread_mutex_t lock;          /* polling + the attached-QP table below */
-    uint64_t committed;            /* entries promised to attached QPs (sq/rq depths) */
-    struct sl_qp **qps;            /* attached QPs, for wc.qp_num -> QP bookkeeping */
-    uint32_t nqps, capqps;
-    struct sl_qp *last;            /* last lookup hit */
+    atomic_uint children;          /* QP attachments and SRQ links */
+    pthread_mutex_t lock;          /* polling + every table below */
+    uint64_t committed;            /* entries promised: QP depths, SRQ depths, departed holds */
+    struct sl_qp **table;          /* open addressing by QP number (linear probing) */
+    uint32_t tcap, nqps;
+    sl_srq **links;                /* SRQs whose depth is reserved here */
+    uint32_t nlinks, caplinks;
+    sl_departed *departed;
+    uint32_t ndeparted, capdeparted;
 } sl_cq;
+
+#define SL_SLOT_SIGNALED 0x100u    /* in sl_sq_slot.opcode: this request yields a completion */
 
 /* One posted send WR, remembered until its completion (RC completes in order). */
 typedef struct sl_sq_slot {
     _Atomic uint64_t wr_id;
-    _Atomic uint32_t opcode;
+    _Atomic uint32_t opcode;       /* SL_OP_* | SL_SLOT_SIGNALED */
 } sl_sq_slot;
 
 typedef struct sl_qp {
@@ -76,6 +105,12 @@ typedef struct sl_qp {
     sl_qp_opts opts;
     uint32_t psn;
     uint8_t link_layer;
+    sl_srq *srq;                   /* NULL: own receive queue */
+    uint64_t tag;
+    uint32_t max_inline;           /* granted by the device */
+    uint32_t signal_every;         /* 1..sq_depth */
+    uint32_t unsig_run;            /* unsignaled requests since the last signaled one (post_lock) */
+    _Atomic uint32_t dest_qpn;     /* the peer's QP number once connected */
     _Atomic uint32_t state;        /* cached SL_QP_*: our own transitions + error completions */
     _Atomic uint32_t err_status;   /* first failed completion status (0: none seen) */
     pthread_mutex_t post_lock;     /* serialises posters: ring heads and the doorbell */
@@ -93,9 +128,26 @@ typedef struct sl_mr {
     uint32_t access;
 } sl_mr;
 
-/* cq.c: attach/detach a QP to a CQ's bookkeeping (checks and commits `entries` of room). */
-SL_HIDDEN int sl_cq_attach(const char *fn, sl_cq *cq, sl_qp *qp, uint32_t entries);
-SL_HIDDEN void sl_cq_detach(sl_cq *cq, sl_qp *qp, uint32_t entries);
+/*
+ * cq.c: attach a QP to a CQ's bookkeeping: checks and commits `entries` of room, plus the SRQ's
+ * depth if srq is not NULL and not linked to this CQ yet (the link lasts until the SRQ goes).
+ */
+SL_HIDDEN int sl_cq_attach(const char *fn, sl_cq *cq, sl_qp *qp, uint32_t entries, sl_srq *srq);
+/*
+ * Detaches; destroyed: the QP was destroyed (not a failed create), so its completions may still
+ * be in the CQ: `held` entries stay reserved, and they stay routable by QP number, until a poll
+ * finds the CQ empty.
+ */
+SL_HIDDEN void sl_cq_detach(sl_cq *cq, sl_qp *qp, uint32_t entries, int destroyed, uint32_t held);
+/* srq.c's destroy: drops the SRQ's link (reservation) from every CQ it reserved room on. */
+SL_HIDDEN void sl_cq_unlink_srq(sl_cq *cq, sl_srq *srq);
+
+/* wr.c: receive requests for a QP's or an SRQ's queue. Validates all n (nothing is built). */
+SL_HIDDEN int sl_check_recvs(const char *fn, sl_pd *pd, uint32_t max_sge, const sl_wr *wrs, uint32_t n);
+/* Builds wrs[first .. first+k) into the linked verbs chain vw (k <= SL_POST_BATCH), SGEs in vs. */
+SL_HIDDEN int sl_recv_chain(const char *fn, sl_pd *pd, uint32_t max_sge, const sl_wr *wrs, uint32_t first,
+                            uint32_t k, struct ibv_recv_wr *vw, struct ibv_sge (*vs)[SL_WR_MAX_SGE]);
+#define SL_POST_BATCH 32   /* work requests per doorbell */
 
 /* device.c: ibv_mtu <-> bytes. */
 SL_HIDDEN uint32_t sl_mtu_bytes(enum ibv_mtu mtu);

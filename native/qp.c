@@ -31,6 +31,9 @@ void sl_qp_opts_default(sl_qp_opts *opts)
     opts->max_inline = 0;
     opts->port = 1;
     opts->gid_index = 0;
+    opts->signal_every = 0;
+    opts->srq = SL_NULL_HANDLE;
+    opts->tag = 0;
 }
 
 void sl_connect_opts_default(sl_connect_opts *opts)
@@ -71,9 +74,10 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
     sl_qp_opts opts;
     sl_pd *pd = NULL;
     sl_cq *scq = NULL, *rcq = NULL;
+    sl_srq *srq = NULL;
     sl_qp *qp = NULL;
     int rc, shared;
-    uint32_t dev_max_wr;
+    uint32_t dev_max_wr, rq_depth, scq_entries, rcq_entries;
 
     if (!out)
         return sl_fail(SL_EINVAL, 0, "%s: out is NULL", fn);
@@ -81,8 +85,10 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
         opts = *opts_in;
     else
         sl_qp_opts_default(&opts);
-    if (opts.sq_depth == 0 || opts.rq_depth == 0)
+    if (opts.sq_depth == 0 || (opts.rq_depth == 0 && !opts.srq))
         return sl_fail(SL_EINVAL, 0, "%s: %s is 0", fn, opts.sq_depth == 0 ? "sq_depth" : "rq_depth");
+    if (opts.reserved)
+        return sl_fail(SL_EINVAL, 0, "%s: opts.reserved is not 0", fn);
     if (opts.max_sge == 0 || opts.max_sge > SL_WR_MAX_SGE)
         return sl_fail(SL_EINVAL, 0, "%s: max_sge %u is not in 1..%d", fn, opts.max_sge, SL_WR_MAX_SGE);
     if (opts.port == 0)
@@ -99,14 +105,27 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
         rcq = NULL;
         goto release;
     }
+    if (opts.srq) {
+        rc = sl_handle_acquire(fn, opts.srq, SL_TYPE_SRQ, (void **)&srq);
+        if (rc) {
+            srq = NULL;
+            goto release;
+        }
+        if (srq->pd != pd) {
+            rc = sl_fail(SL_EINVAL, 0, "%s: the shared receive queue belongs to another protection "
+                         "domain than the queue pair", fn);
+            goto release;
+        }
+    }
     shared = scq == rcq;
+    rq_depth = srq ? 0 : opts.rq_depth;
     if (scq->dev != pd->dev || rcq->dev != pd->dev) {
         rc = sl_fail(SL_EINVAL, 0, "%s: the completion queues and the protection domain belong to "
                      "different devices", fn);
         goto release;
     }
     dev_max_wr = (uint32_t)pd->dev->attr.max_qp_wr;
-    if (opts.sq_depth > dev_max_wr || opts.rq_depth > dev_max_wr) {
+    if (opts.sq_depth > dev_max_wr || rq_depth > dev_max_wr) {
         rc = sl_fail(SL_ERANGE, 0, "%s: sq_depth %u / rq_depth %u: the device allows at most %u work "
                      "requests per queue (max_qp_wr)", fn, opts.sq_depth, opts.rq_depth, dev_max_wr);
         goto release;
@@ -135,9 +154,11 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
     qp = calloc(1, sizeof(*qp));
     if (!qp)
         goto nomem;
+    opts.rq_depth = rq_depth;
+    opts.srq = srq ? opts.srq : SL_NULL_HANDLE;
     qp->sq_ring = calloc(opts.sq_depth, sizeof(*qp->sq_ring));
-    qp->rq_ring = calloc(opts.rq_depth, sizeof(*qp->rq_ring));
-    if (!qp->sq_ring || !qp->rq_ring)
+    qp->rq_ring = rq_depth ? calloc(rq_depth, sizeof(*qp->rq_ring)) : NULL;
+    if (!qp->sq_ring || (rq_depth && !qp->rq_ring))
         goto nomem;
     rc = pthread_mutex_init(&qp->post_lock, NULL);
     if (rc) {
@@ -149,36 +170,56 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
     qp->recv_cq = rcq;
     qp->opts = opts;
     qp->link_layer = pa.link_layer;
+    qp->srq = srq;
+    qp->tag = opts.tag;
+    /* An unsignaled run is cut at signal_every: the ring then always holds a signaled request
+     * behind all but the last signal_every - 1 entries, so a full ring always drains. */
+    qp->signal_every = opts.signal_every == 0 ? (opts.sq_depth + 1) / 2
+                       : opts.signal_every > opts.sq_depth ? opts.sq_depth : opts.signal_every;
     atomic_init(&qp->state, SL_QP_RESET);
-
-    /* Room in the CQs: every outstanding request can complete without overrunning them. */
-    rc = sl_cq_attach(fn, scq, qp, shared ? opts.sq_depth + opts.rq_depth : opts.sq_depth);
-    if (rc)
-        goto free_mutex;
-    if (!shared) {
-        rc = sl_cq_attach(fn, rcq, qp, opts.rq_depth);
-        if (rc) {
-            sl_cq_detach(scq, qp, opts.sq_depth);
-            goto free_mutex;
-        }
-    }
 
     init.send_cq = scq->cq;
     init.recv_cq = rcq->cq;
+    init.srq = srq ? srq->srq : NULL;
     init.qp_type = IBV_QPT_RC;
-    init.sq_sig_all = 1;
+    init.sq_sig_all = 0; /* each request says (IBV_SEND_SIGNALED): selective signaling */
     init.cap.max_send_wr = opts.sq_depth;
-    init.cap.max_recv_wr = opts.rq_depth;
+    init.cap.max_recv_wr = rq_depth;
     init.cap.max_send_sge = opts.max_sge;
-    init.cap.max_recv_sge = opts.max_sge;
+    init.cap.max_recv_sge = srq ? 0 : opts.max_sge;
     init.cap.max_inline_data = opts.max_inline;
     errno = 0;
     qp->qp = ibv_create_qp(pd->pd, &init);
+    if (!qp->qp && opts.max_inline) {
+        /* The device cannot inline that much (or at all): fall back to no inline sends. */
+        init.cap.max_send_wr = opts.sq_depth;
+        init.cap.max_recv_wr = rq_depth;
+        init.cap.max_send_sge = opts.max_sge;
+        init.cap.max_recv_sge = srq ? 0 : opts.max_sge;
+        init.cap.max_inline_data = 0;
+        errno = 0;
+        qp->qp = ibv_create_qp(pd->pd, &init);
+    }
     if (!qp->qp) {
         rc = sl_fail_verbs(fn, "ibv_create_qp", sl_verbs_errno(-1));
-        goto detach;
+        goto free_mutex;
     }
+    qp->max_inline = init.cap.max_inline_data;
     qp->qpn = qp->qp->qp_num;
+
+    /* Room in the CQs: every outstanding request can complete without overrunning them. */
+    scq_entries = shared ? opts.sq_depth + rq_depth : opts.sq_depth;
+    rcq_entries = rq_depth;
+    rc = sl_cq_attach(fn, scq, qp, scq_entries, shared ? srq : NULL);
+    if (rc)
+        goto destroy_qp;
+    if (!shared) {
+        rc = sl_cq_attach(fn, rcq, qp, rcq_entries, srq);
+        if (rc) {
+            sl_cq_detach(scq, qp, scq_entries, 0, 0);
+            goto destroy_qp;
+        }
+    }
     qp->psn = random_psn(qp->qpn);
 
     /* INIT grants no remote access yet; sl_qp_connect sets it in the INIT->RTR transition. */
@@ -196,16 +237,18 @@ int sl_qp_create(sl_handle pd_h, sl_handle scq_h, sl_handle rcq_h, const sl_qp_o
     if (rc)
         goto destroy;
     atomic_fetch_add(&pd->children, 1);
+    if (srq)
+        atomic_fetch_add(&srq->children, 1);
     *out = qp->h;
     rc = SL_OK;
     goto release;
 
 destroy:
-    ibv_destroy_qp(qp->qp);
-detach:
     if (!shared)
-        sl_cq_detach(rcq, qp, opts.rq_depth);
-    sl_cq_detach(scq, qp, shared ? opts.sq_depth + opts.rq_depth : opts.sq_depth);
+        sl_cq_detach(rcq, qp, rcq_entries, 0, 0);
+    sl_cq_detach(scq, qp, scq_entries, 0, 0);
+destroy_qp:
+    ibv_destroy_qp(qp->qp);
 free_mutex:
     pthread_mutex_destroy(&qp->post_lock);
     goto free_qp;
@@ -218,6 +261,8 @@ free_qp:
         free(qp);
     }
 release:
+    if (srq)
+        sl_handle_release(opts.srq);
     if (rcq)
         sl_handle_release(rcq_h);
     if (scq)
@@ -239,13 +284,20 @@ int sl_qp_destroy(sl_handle h)
         sl_handle_close_abort(h);
         return sl_fail_verbs(fn, "ibv_destroy_qp", sl_verbs_errno(rc));
     }
-    /* Completions of this QP still in the CQs are returned to pollers without bookkeeping. */
-    if (qp->send_cq != qp->recv_cq) {
-        sl_cq_detach(qp->recv_cq, qp, qp->opts.rq_depth);
-        sl_cq_detach(qp->send_cq, qp, qp->opts.sq_depth);
-    } else {
-        sl_cq_detach(qp->send_cq, qp, qp->opts.sq_depth + qp->opts.rq_depth);
+    /* Completions of this QP still in the CQs keep their room there until polled; they come
+     * back with its tag and SL_WC_DEPARTED. */
+    {
+        uint32_t so = (uint32_t)(atomic_load(&qp->sq_head) - atomic_load(&qp->sq_tail));
+        uint32_t ro = (uint32_t)(atomic_load(&qp->rq_head) - atomic_load(&qp->rq_tail));
+        if (qp->send_cq != qp->recv_cq) {
+            sl_cq_detach(qp->recv_cq, qp, qp->opts.rq_depth, 1, ro);
+            sl_cq_detach(qp->send_cq, qp, qp->opts.sq_depth, 1, so);
+        } else {
+            sl_cq_detach(qp->send_cq, qp, qp->opts.sq_depth + qp->opts.rq_depth, 1, so + ro);
+        }
     }
+    if (qp->srq)
+        atomic_fetch_sub(&qp->srq->children, 1);
     atomic_fetch_sub(&qp->pd->children, 1);
     sl_handle_close_finish(h);
     pthread_mutex_destroy(&qp->post_lock);
@@ -284,6 +336,29 @@ int sl_qp_state(sl_handle h, uint32_t *state)
     rc = query_state(fn, qp, state);
     sl_handle_release(h);
     return rc;
+}
+
+int sl_qp_caps_query(sl_handle h, sl_qp_caps *out)
+{
+    static const char fn[] = "sl_qp_caps_query";
+    sl_qp *qp;
+    int rc;
+
+    if (!out)
+        return sl_fail(SL_EINVAL, 0, "%s: out is NULL", fn);
+    rc = sl_handle_acquire(fn, h, SL_TYPE_QP, (void **)&qp);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    out->sq_depth = qp->opts.sq_depth;
+    out->rq_depth = qp->opts.rq_depth;
+    out->max_sge = qp->opts.max_sge;
+    out->max_inline = qp->max_inline;
+    out->signal_every = qp->signal_every;
+    out->srq = qp->opts.srq;
+    out->tag = qp->tag;
+    sl_handle_release(h);
+    return SL_OK;
 }
 
 int sl_qp_num(sl_handle h, uint32_t *qpn)
@@ -497,6 +572,7 @@ int sl_qp_connect(sl_handle h, const uint8_t *peer_blob, size_t len, const sl_co
         rc = sl_fail_verbs(fn, "ibv_modify_qp(RTR)", sl_verbs_errno(rc));
         goto out;
     }
+    atomic_store(&qp->dest_qpn, peer.qpn);
     atomic_store(&qp->state, SL_QP_RTR);
 
     memset(&attr, 0, sizeof(attr));

@@ -19,15 +19,19 @@ _Static_assert(offsetof(sl_wr, wr_id) == 0 && offsetof(sl_wr, opcode) == 8 && of
                offsetof(sl_wr, imm) == 16 && offsetof(sl_wr, num_sge) == 20 &&
                offsetof(sl_wr, remote_addr) == 24 && offsetof(sl_wr, rkey) == 32 &&
                offsetof(sl_wr, reserved) == 36 && offsetof(sl_wr, sge) == 40, "sl_wr layout");
-_Static_assert(sizeof(sl_completion) == 40, "sl_completion is 40 bytes");
+_Static_assert(sizeof(sl_completion) == 48, "sl_completion is 48 bytes");
 _Static_assert(offsetof(sl_completion, wr_id) == 0 && offsetof(sl_completion, status) == 8 &&
                offsetof(sl_completion, opcode) == 12 && offsetof(sl_completion, byte_len) == 16 &&
                offsetof(sl_completion, imm) == 20 && offsetof(sl_completion, qp_num) == 24 &&
                offsetof(sl_completion, flags) == 28 && offsetof(sl_completion, vendor_err) == 32 &&
-               offsetof(sl_completion, reserved) == 36, "sl_completion layout");
+               offsetof(sl_completion, src_qp) == 36 && offsetof(sl_completion, qp_tag) == 40,
+               "sl_completion layout");
+_Static_assert(sizeof(sl_qp_opts) == 40 && offsetof(sl_qp_opts, signal_every) == 20 &&
+               offsetof(sl_qp_opts, srq) == 24 && offsetof(sl_qp_opts, tag) == 32, "sl_qp_opts layout");
+_Static_assert(sizeof(sl_qp_caps) == 40, "sl_qp_caps layout");
 
-#define POST_BATCH 32
-#define WR_FLAGS_ALL (SL_WR_FENCE | SL_WR_SOLICITED | SL_WR_INLINE)
+#define POST_BATCH SL_POST_BATCH
+#define WR_FLAGS_ALL (SL_WR_FENCE | SL_WR_SOLICITED | SL_WR_INLINE | SL_WR_UNSIGNALED)
 
 static const char *const op_names[] = {"SEND", "SEND_IMM", "WRITE", "WRITE_IMM", "READ", "RECV", "RECV_IMM"};
 
@@ -35,7 +39,7 @@ static const char *const op_names[] = {"SEND", "SEND_IMM", "WRITE", "WRITE_IMM",
  * Checks the SGEs of wrs[i] and, when sges is not NULL, resolves them to verbs SGEs.
  * need: the SL_ACCESS_* the local memory must have.
  */
-static int resolve_sges(const char *fn, sl_qp *qp, uint32_t i, const sl_wr *wr, uint32_t need,
+static int resolve_sges(const char *fn, sl_pd *pd, uint32_t i, const sl_wr *wr, uint32_t need,
                         struct ibv_sge *sges, uint64_t *total)
 {
     *total = 0;
@@ -52,9 +56,9 @@ static int resolve_sges(const char *fn, sl_qp *qp, uint32_t i, const sl_wr *wr, 
             snprintf(why, sizeof(why), "%s", sl_last_error());
             return sl_fail(rc, 0, "%s (wrs[%u].sge[%u].mr)", why, i, j);
         }
-        if (mr->pd != qp->pd)
+        if (mr->pd != pd)
             rc = sl_fail(SL_EINVAL, 0, "%s: wrs[%u].sge[%u]: memory region 0x%016llx belongs to another "
-                         "protection domain than the queue pair", fn, i, j, (unsigned long long)s->mr);
+                         "protection domain than the queue", fn, i, j, (unsigned long long)s->mr);
         else if (s->offset > mr->length || s->length > mr->length - s->offset)
             rc = sl_fail(SL_ERANGE, 0, "%s: wrs[%u].sge[%u]: offset %llu + length %u is outside the memory "
                          "region's %llu bytes", fn, i, j, (unsigned long long)s->offset, s->length,
@@ -94,19 +98,21 @@ static int check_send(const char *fn, sl_qp *qp, uint32_t i, const sl_wr *wr, st
         return sl_fail(SL_EINVAL, 0, "%s: wrs[%u] (%s) has no SGE", fn, i, op_names[wr->opcode]);
     if ((wr->flags & SL_WR_INLINE) && wr->opcode == SL_OP_READ)
         return sl_fail(SL_EINVAL, 0, "%s: wrs[%u]: a READ cannot be SL_WR_INLINE", fn, i);
-    rc = resolve_sges(fn, qp, i, wr, wr->opcode == SL_OP_READ ? SL_ACCESS_LOCAL_WRITE : 0, sges, &total);
+    rc = resolve_sges(fn, qp->pd, i, wr, wr->opcode == SL_OP_READ ? SL_ACCESS_LOCAL_WRITE : 0, sges, &total);
     if (rc)
         return rc;
     if (total > UINT32_MAX)
         return sl_fail(SL_ERANGE, 0, "%s: wrs[%u] totals %llu bytes, above 2^32-1", fn, i,
                        (unsigned long long)total);
-    if ((wr->flags & SL_WR_INLINE) && total > qp->opts.max_inline)
-        return sl_fail(SL_ERANGE, 0, "%s: wrs[%u] inlines %llu bytes, above the queue pair's max_inline %u",
-                       fn, i, (unsigned long long)total, qp->opts.max_inline);
+    if ((wr->flags & SL_WR_INLINE) && total > qp->max_inline)
+        return sl_fail(SL_ERANGE, 0, "%s: wrs[%u] inlines %llu bytes, above the %u the device granted the "
+                       "queue pair (max_inline%s)", fn, i, (unsigned long long)total, qp->max_inline,
+                       qp->max_inline ? "" : ": no inline sends on this queue pair");
     return SL_OK;
 }
 
-static int check_recv(const char *fn, sl_qp *qp, uint32_t i, const sl_wr *wr, struct ibv_sge *sges)
+static int check_recv(const char *fn, sl_pd *pd, uint32_t max_sge, uint32_t i, const sl_wr *wr,
+                      struct ibv_sge *sges)
 {
     uint64_t total;
 
@@ -114,10 +120,51 @@ static int check_recv(const char *fn, sl_qp *qp, uint32_t i, const sl_wr *wr, st
         return sl_fail(SL_EINVAL, 0, "%s: wrs[%u].opcode %u is not SL_OP_RECV", fn, i, wr->opcode);
     if (wr->flags)
         return sl_fail(SL_EINVAL, 0, "%s: wrs[%u].flags 0x%x: receives take no flags", fn, i, wr->flags);
-    if (wr->num_sge > qp->opts.max_sge)
-        return sl_fail(SL_EINVAL, 0, "%s: wrs[%u].num_sge %u is above the queue pair's max_sge %u", fn, i,
-                       wr->num_sge, qp->opts.max_sge);
-    return resolve_sges(fn, qp, i, wr, SL_ACCESS_LOCAL_WRITE, sges, &total);
+    if (wr->num_sge > max_sge)
+        return sl_fail(SL_EINVAL, 0, "%s: wrs[%u].num_sge %u is above the queue's max_sge %u", fn, i,
+                       wr->num_sge, max_sge);
+    return resolve_sges(fn, pd, i, wr, SL_ACCESS_LOCAL_WRITE, sges, &total);
+}
+
+int sl_check_recvs(const char *fn, sl_pd *pd, uint32_t max_sge, const sl_wr *wrs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = check_recv(fn, pd, max_sge, i, &wrs[i], NULL);
+        if (rc)
+            return rc;
+    }
+    return SL_OK;
+}
+
+int sl_recv_chain(const char *fn, sl_pd *pd, uint32_t max_sge, const sl_wr *wrs, uint32_t first, uint32_t k,
+                  struct ibv_recv_wr *vw, struct ibv_sge (*vs)[SL_WR_MAX_SGE])
+{
+    for (uint32_t b = 0; b < k; b++) {
+        const sl_wr *w = &wrs[first + b];
+        int rc = check_recv(fn, pd, max_sge, first + b, w, vs[b]); /* resolves lkeys */
+        if (rc)
+            return rc;
+        memset(&vw[b], 0, sizeof(vw[b]));
+        vw[b].wr_id = w->wr_id;
+        vw[b].next = b + 1 < k ? &vw[b + 1] : NULL;
+        vw[b].sg_list = w->num_sge ? vs[b] : NULL;
+        vw[b].num_sge = (int)w->num_sge;
+    }
+    return SL_OK;
+}
+
+/* Unsignaled requests at the head of the ring since the last signaled one (after a failed post). */
+static uint32_t trailing_unsignaled(sl_qp *qp)
+{
+    uint64_t head = atomic_load(&qp->sq_head), tail = atomic_load(&qp->sq_tail);
+    uint32_t run = 0;
+
+    while (head != tail &&
+           !(atomic_load(&qp->sq_ring[(head - 1) % qp->opts.sq_depth].opcode) & SL_SLOT_SIGNALED)) {
+        head--;
+        run++;
+    }
+    return run;
 }
 
 static enum ibv_wr_opcode verbs_opcode(uint32_t op)
@@ -203,16 +250,22 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
         for (uint32_t b = 0; b < k; b++) {
             const sl_wr *w = &wrs[done + b];
             sl_sq_slot *slot = &qp->sq_ring[(head + b) % qp->opts.sq_depth];
+            uint32_t signaled;
             rc = check_send(fn, qp, done + b, w, vs[b]); /* resolves lkeys; fails only on a racing deregister */
-            if (rc)
+            if (rc) {
+                qp->unsig_run = trailing_unsignaled(qp);
                 goto out;
+            }
+            /* selective signaling, with a forced signal that bounds every unsignaled run */
+            signaled = !(w->flags & SL_WR_UNSIGNALED) || qp->unsig_run + 1 >= qp->signal_every;
+            qp->unsig_run = signaled ? 0 : qp->unsig_run + 1;
             memset(&vw[b], 0, sizeof(vw[b]));
             vw[b].wr_id = w->wr_id;
             vw[b].next = b + 1 < k ? &vw[b + 1] : NULL;
             vw[b].sg_list = w->num_sge ? vs[b] : NULL;
             vw[b].num_sge = (int)w->num_sge;
             vw[b].opcode = verbs_opcode(w->opcode);
-            vw[b].send_flags = IBV_SEND_SIGNALED;
+            vw[b].send_flags = signaled ? IBV_SEND_SIGNALED : 0;
             if (w->flags & SL_WR_FENCE)
                 vw[b].send_flags |= IBV_SEND_FENCE;
             if (w->flags & SL_WR_SOLICITED)
@@ -226,7 +279,8 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
                 vw[b].wr.rdma.rkey = w->rkey;
             }
             atomic_store_explicit(&slot->wr_id, w->wr_id, memory_order_relaxed);
-            atomic_store_explicit(&slot->opcode, w->opcode, memory_order_relaxed);
+            atomic_store_explicit(&slot->opcode, w->opcode | (signaled ? SL_SLOT_SIGNALED : 0),
+                                  memory_order_relaxed);
         }
         /* Publish the ring entries before the device can complete them. */
         atomic_store(&qp->sq_head, head + k);
@@ -235,6 +289,7 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
         if (rc) {
             uint32_t ok = bad ? (uint32_t)(bad - vw) : 0;
             atomic_store(&qp->sq_head, head + ok);
+            qp->unsig_run = trailing_unsignaled(qp);
             done += ok;
             rc = post_failed(fn, qp, "ibv_post_send", rc, done);
             goto out;
@@ -270,6 +325,12 @@ int sl_post_recv(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
     rc = sl_handle_acquire(fn, h, SL_TYPE_QP, (void **)&qp);
     if (rc)
         return rc;
+    if (qp->srq) {
+        rc = sl_fail(SL_EINVAL, 0, "%s: the queue pair takes its receives from shared receive queue "
+                     "0x%016llx: post them with sl_srq_post_recv", fn, (unsigned long long)qp->opts.srq);
+        sl_handle_release(h);
+        return rc;
+    }
     pthread_mutex_lock(&qp->post_lock);
     state = atomic_load(&qp->state);
     if (state != SL_QP_INIT && state != SL_QP_RTR && state != SL_QP_RTS) {
@@ -283,26 +344,17 @@ int sl_post_recv(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
                      (unsigned long long)(head - tail + n), qp->opts.rq_depth);
         goto out;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        rc = check_recv(fn, qp, i, &wrs[i], NULL);
-        if (rc)
-            goto out;
-    }
+    rc = sl_check_recvs(fn, qp->pd, qp->opts.max_sge, wrs, n);
+    if (rc)
+        goto out;
     while (done < n) {
         uint32_t k = n - done < POST_BATCH ? n - done : POST_BATCH;
-        for (uint32_t b = 0; b < k; b++) {
-            const sl_wr *w = &wrs[done + b];
-            rc = check_recv(fn, qp, done + b, w, vs[b]);
-            if (rc)
-                goto out;
-            memset(&vw[b], 0, sizeof(vw[b]));
-            vw[b].wr_id = w->wr_id;
-            vw[b].next = b + 1 < k ? &vw[b + 1] : NULL;
-            vw[b].sg_list = w->num_sge ? vs[b] : NULL;
-            vw[b].num_sge = (int)w->num_sge;
-            atomic_store_explicit(&qp->rq_ring[(head + b) % qp->opts.rq_depth], w->wr_id,
+        rc = sl_recv_chain(fn, qp->pd, qp->opts.max_sge, wrs, done, k, vw, vs);
+        if (rc)
+            goto out;
+        for (uint32_t b = 0; b < k; b++)
+            atomic_store_explicit(&qp->rq_ring[(head + b) % qp->opts.rq_depth], wrs[done + b].wr_id,
                                   memory_order_relaxed);
-        }
         atomic_store(&qp->rq_head, head + k);
         bad = NULL;
         rc = ibv_post_recv(qp->qp, vw, &bad);

@@ -15,7 +15,7 @@ static void status_names(void)
         {SL_ENODEV, "SL_ENODEV"}, {SL_ENOMEM, "SL_ENOMEM"}, {SL_ESTATE, "SL_ESTATE"},
         {SL_EFULL, "SL_EFULL"}, {SL_EVERBS, "SL_EVERBS"}, {SL_ETIMEDOUT, "SL_ETIMEDOUT"},
         {SL_EBUSY, "SL_EBUSY"}, {SL_ERANGE, "SL_ERANGE"}, {SL_EPROTO, "SL_EPROTO"},
-        {SL_EACCES, "SL_EACCES"},
+        {SL_EACCES, "SL_EACCES"}, {SL_ENOTSUP, "SL_ENOTSUP"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         CHECKF(strcmp(sl_status_name(names[i].st), names[i].name) == 0, "sl_status_name(%d) = %s",
@@ -38,15 +38,17 @@ static void layouts(void)
     CHECK(offsetof(sl_wr, num_sge) == 20 && offsetof(sl_wr, remote_addr) == 24);
     CHECK(offsetof(sl_wr, rkey) == 32 && offsetof(sl_wr, sge) == 40);
     CHECK(sizeof(sl_sge) == 24 && offsetof(sl_sge, offset) == 8 && offsetof(sl_sge, length) == 16);
-    CHECK(sizeof(sl_completion) == 40);
+    CHECK(sizeof(sl_completion) == 48);
     CHECK(offsetof(sl_completion, status) == 8 && offsetof(sl_completion, opcode) == 12);
     CHECK(offsetof(sl_completion, byte_len) == 16 && offsetof(sl_completion, imm) == 20);
     CHECK(offsetof(sl_completion, qp_num) == 24 && offsetof(sl_completion, flags) == 28);
-    CHECK(offsetof(sl_completion, vendor_err) == 32);
+    CHECK(offsetof(sl_completion, vendor_err) == 32 && offsetof(sl_completion, src_qp) == 36);
+    CHECK(offsetof(sl_completion, qp_tag) == 40);
     CHECK(sizeof(sl_port_attr) == 28);
     CHECK(sizeof(sl_device_info) == SL_NAME_MAX + 16);
     CHECK(sizeof(sl_mr_info) == 32);
-    CHECK(sizeof(sl_qp_opts) == 20);
+    CHECK(sizeof(sl_qp_opts) == 40 && offsetof(sl_qp_opts, srq) == 24 && offsetof(sl_qp_opts, tag) == 32);
+    CHECK(sizeof(sl_qp_caps) == 40);
     CHECK(sizeof(sl_connect_opts) == 16);
 }
 
@@ -68,6 +70,7 @@ static void bad_handles(void)
     sl_port_attr pa;
     sl_device_limits lim;
     sl_mr_info mi;
+    sl_qp_caps caps;
     uint8_t blob[SL_ENDPOINT_SIZE] = {0}, gid[16];
     char name[16];
     sl_handle out;
@@ -108,6 +111,13 @@ static void bad_handles(void)
         EXPECT_RC(sl_post_send(h, &wr, 1, &u32), SL_EBADHANDLE);
         EXPECT_RC(sl_post_recv(h, &wr, 1, &u32), SL_EBADHANDLE);
         EXPECT_RC(sl_qp_outstanding(h, &u32, &u32b), SL_EBADHANDLE);
+        EXPECT_RC(sl_qp_caps_query(h, &caps), SL_EBADHANDLE);
+        EXPECT_RC(sl_cq_poll_adaptive(h, c, 4, &u32, 10, 10, NULL), SL_EBADHANDLE);
+        EXPECT_RC(sl_cq_wake(h), SL_EBADHANDLE);
+        EXPECT_RC(sl_srq_create(h, 16, 1, &out), SL_EBADHANDLE);
+        EXPECT_RC(sl_srq_destroy(h), SL_EBADHANDLE);
+        EXPECT_RC(sl_srq_post_recv(h, &wr, 1, &u32), SL_EBADHANDLE);
+        EXPECT_RC(sl_srq_outstanding(h, &u32), SL_EBADHANDLE);
     }
 }
 
@@ -169,6 +179,16 @@ static void null_pointers(void)
     EXPECT_RC(sl_cq_poll(h, &c, 1, NULL), SL_EINVAL);
     EXPECT_RC(sl_cq_poll(h, &c, 0, &u), SL_EINVAL);
     EXPECT_RC(sl_cq_poll_wait(h, NULL, 1, &u, 0), SL_EINVAL);
+    EXPECT_RC(sl_cq_poll_adaptive(h, NULL, 1, &u, 10, 0, NULL), SL_EINVAL);
+    EXPECT_RC(sl_cq_poll_adaptive(h, &c, 0, &u, 10, 0, NULL), SL_EINVAL);
+    EXPECT_RC(sl_qp_caps_query(h, NULL), SL_EINVAL);
+    EXPECT_RC(sl_srq_create(h, 16, 1, NULL), SL_EINVAL);
+    EXPECT_RC(sl_srq_create(h, 0, 1, &h), SL_EINVAL);
+    EXPECT_ERR_TEXT("depth is 0");
+    EXPECT_RC(sl_srq_create(h, 16, SL_WR_MAX_SGE + 1, &h), SL_EINVAL);
+    EXPECT_RC(sl_srq_post_recv(h, NULL, 1, &u), SL_EINVAL);
+    EXPECT_RC(sl_srq_post_recv(h, &wr, 0, &u), SL_EINVAL);
+    EXPECT_RC(sl_srq_outstanding(h, NULL), SL_EINVAL);
     EXPECT_RC(sl_mr_register(h, NULL, 8, 0, &h), SL_EINVAL);
     EXPECT_RC(sl_mr_register(h, &x, 0, 0, &h), SL_EINVAL);
     EXPECT_RC(sl_mr_register(h, &x, sizeof(x), 0x80, &h), SL_EINVAL);
@@ -267,6 +287,7 @@ static void endpoint_blob(void)
     sl_qp_opts_default(&qo);
     CHECK(qo.sq_depth == 64 && qo.rq_depth == 64 && qo.max_sge == 4 && qo.max_inline == 0);
     CHECK(qo.port == 1 && qo.gid_index == 0);
+    CHECK(qo.signal_every == 0 && qo.srq == SL_NULL_HANDLE && qo.tag == 0 && qo.reserved == 0);
 }
 
 static void device_list(void)

@@ -58,18 +58,26 @@ static jint native_poll(JNIEnv *env, jclass cls, jlong cq, jlong address, jint m
     return (jint)n;
 }
 
-static jint native_poll_wait(JNIEnv *env, jclass cls, jlong cq, jlong address, jint max,
-                             jint timeout_ms)
+/* Returns how many completions were written, or -2 (CompletionQueue.WOKEN) when sl_cq_wake ended it. */
+static jint native_poll_adaptive(JNIEnv *env, jclass cls, jlong cq, jlong address, jint max, jint spin_us,
+                                 jint timeout_ms)
 {
     (void)cls;
     uint32_t n = 0;
-    int rc = sl_cq_poll_wait(sljni_handle(cq), (sl_completion *)sljni_ptr(address), (uint32_t)max,
-                             &n, (int)timeout_ms);
+    int woken = 0;
+    int rc = sl_cq_poll_adaptive(sljni_handle(cq), (sl_completion *)sljni_ptr(address), (uint32_t)max, &n,
+                                 (uint32_t)spin_us, (int)timeout_ms, &woken);
     if (rc != SL_OK) {
-        sljni_throw_status(env, rc, "sl_cq_poll_wait");
+        sljni_throw_status(env, rc, "sl_cq_poll_adaptive");
         return -1;
     }
-    return (jint)n;
+    return n == 0 && woken ? -2 : (jint)n;
+}
+
+static void native_wake(JNIEnv *env, jclass cls, jlong cq)
+{
+    (void)cls;
+    sljni_check(env, sl_cq_wake(sljni_handle(cq)), "sl_cq_wake");
 }
 
 static const JNINativeMethod methods[] = {
@@ -79,7 +87,8 @@ static const JNINativeMethod methods[] = {
     {"nativeArm", "(JZ)V", (void *)native_arm},
     {"nativeAckEvents", "(J)I", (void *)native_ack_events},
     {"nativePoll", "(JJI)I", (void *)native_poll},
-    {"nativePollWait", "(JJII)I", (void *)native_poll_wait},
+    {"nativePollAdaptive", "(JJIII)I", (void *)native_poll_adaptive},
+    {"nativeWake", "(J)V", (void *)native_wake},
 };
 
 int sljni_register_cq(JNIEnv *env)

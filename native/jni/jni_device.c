@@ -122,7 +122,8 @@ static void native_gid(JNIEnv *env, jclass cls, jlong dev, jint port, jint index
 }
 
 /* out: max_mr_size, max_qp, max_qp_wr, max_sge, max_cq, max_cqe, max_mr, max_pd,
- *      max_qp_rd_atom, max_qp_init_rd_atom, phys_port_cnt (u32 values zero-extended) */
+ *      max_qp_rd_atom, max_qp_init_rd_atom, phys_port_cnt, max_srq, max_srq_wr, max_srq_sge
+ *      (u32 values zero-extended) */
 static void native_limits(JNIEnv *env, jclass cls, jlong dev, jlongArray out)
 {
     (void)cls;
@@ -130,10 +131,15 @@ static void native_limits(JNIEnv *env, jclass cls, jlong dev, jlongArray out)
     memset(&l, 0, sizeof(l));
     if (sljni_check(env, sl_device_limits_query(sljni_handle(dev), &l), "sl_device_limits_query"))
         return;
-    jlong v[11] = {(jlong)l.max_mr_size,    (jlong)l.max_qp,  (jlong)l.max_qp_wr,
+    jlong v[14] = {(jlong)l.max_mr_size,    (jlong)l.max_qp,  (jlong)l.max_qp_wr,
                    (jlong)l.max_sge,        (jlong)l.max_cq,  (jlong)l.max_cqe,
                    (jlong)l.max_mr,         (jlong)l.max_pd,  (jlong)l.max_qp_rd_atom,
-                   (jlong)l.max_qp_init_rd_atom, (jlong)l.phys_port_cnt};
+                   (jlong)l.max_qp_init_rd_atom, (jlong)l.phys_port_cnt, (jlong)l.max_srq,
+                   (jlong)l.max_srq_wr,     (jlong)l.max_srq_sge};
+    if ((*env)->GetArrayLength(env, out) < (jsize)SLJNI_NELEMS(v)) {
+        sljni_throw_java(env, "java/lang/IllegalArgumentException", "limits array too short");
+        return;
+    }
     (*env)->SetLongArrayRegion(env, out, 0, (jsize)SLJNI_NELEMS(v), v);
 }
 

@@ -41,7 +41,8 @@ static const jint layout[] = {
     (jint)offsetof(sl_completion, qp_num),
     (jint)offsetof(sl_completion, flags),
     (jint)offsetof(sl_completion, vendor_err),
-    (jint)offsetof(sl_completion, reserved),
+    (jint)offsetof(sl_completion, src_qp),
+    (jint)offsetof(sl_completion, qp_tag),
     /* constants */
     SL_ENDPOINT_SIZE,
     SL_OP_SEND,
@@ -68,6 +69,9 @@ static const jint layout[] = {
     SL_PORT_DOWN,
     SL_PORT_ACTIVE,
     SL_NAME_MAX,
+    SL_WR_UNSIGNALED,
+    SL_WC_SRQ,
+    SL_WC_DEPARTED,
 };
 
 static jintArray native_layout(JNIEnv *env, jclass cls)

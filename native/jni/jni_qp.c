@@ -9,9 +9,9 @@
 #include "jni_common.h"
 #include "jni_errors.h"
 
-static jlong native_create(JNIEnv *env, jclass cls, jlong pd, jlong send_cq, jlong recv_cq,
+static jlong native_create(JNIEnv *env, jclass cls, jlong pd, jlong send_cq, jlong recv_cq, jlong srq,
                            jint sq_depth, jint rq_depth, jint max_sge, jint max_inline, jint port,
-                           jint gid_index)
+                           jint gid_index, jint signal_every, jlong tag)
 {
     (void)cls;
     sl_qp_opts opts;
@@ -29,6 +29,10 @@ static jlong native_create(JNIEnv *env, jclass cls, jlong pd, jlong send_cq, jlo
         opts.port = (uint8_t)port;
     if (gid_index >= 0)
         opts.gid_index = (uint8_t)gid_index;
+    if (signal_every >= 0)
+        opts.signal_every = (uint32_t)signal_every;
+    opts.srq = sljni_handle(srq);
+    opts.tag = (uint64_t)tag;
     sl_handle h = SL_NULL_HANDLE;
     if (sljni_check(env,
                     sl_qp_create(sljni_handle(pd), sljni_handle(send_cq), sljni_handle(recv_cq), &opts,
@@ -36,6 +40,21 @@ static jlong native_create(JNIEnv *env, jclass cls, jlong pd, jlong send_cq, jlo
                     "sl_qp_create"))
         return 0;
     return sljni_jlong(h);
+}
+
+/* out: sq_depth, rq_depth, max_sge, max_inline, signal_every */
+static void native_caps(JNIEnv *env, jclass cls, jlong qp, jintArray out)
+{
+    (void)cls;
+    sl_qp_caps c;
+    if (sljni_check(env, sl_qp_caps_query(sljni_handle(qp), &c), "sl_qp_caps_query"))
+        return;
+    jint v[5] = {(jint)c.sq_depth, (jint)c.rq_depth, (jint)c.max_sge, (jint)c.max_inline, (jint)c.signal_every};
+    if ((*env)->GetArrayLength(env, out) < (jsize)SLJNI_NELEMS(v)) {
+        sljni_throw_java(env, "java/lang/IllegalArgumentException", "caps array too short");
+        return;
+    }
+    (*env)->SetIntArrayRegion(env, out, 0, (jsize)SLJNI_NELEMS(v), v);
 }
 
 static void native_destroy(JNIEnv *env, jclass cls, jlong qp)
@@ -147,7 +166,8 @@ static jlong native_outstanding(JNIEnv *env, jclass cls, jlong qp)
 }
 
 static const JNINativeMethod methods[] = {
-    {"nativeCreate", "(JJJIIIIII)J", (void *)native_create},
+    {"nativeCreate", "(JJJJIIIIIIIJ)J", (void *)native_create},
+    {"nativeCaps", "(J[I)V", (void *)native_caps},
     {"nativeDestroy", "(J)V", (void *)native_destroy},
     {"nativeState", "(J)I", (void *)native_state},
     {"nativeQpNum", "(J)I", (void *)native_qp_num},

@@ -112,6 +112,29 @@ public final class CompletionBatch {
         return buffer.getInt(base(i) + Layout.WC_VENDOR_ERR);
     }
 
+    /** The QP number of the peer the local QP is connected to (0 if it was not connected). */
+    public int srcQp(int i) {
+        return buffer.getInt(base(i) + Layout.WC_SRC_QP);
+    }
+
+    /**
+     * The tag the local QP was created with ({@link QueuePair#tag()}): lets one poller of a CQ
+     * shared by many QPs route a completion to its connection without a lookup.
+     */
+    public long qpTag(int i) {
+        return buffer.getLong(base(i) + Layout.WC_QP_TAG);
+    }
+
+    /** A receive that consumed an entry of a {@link SharedReceiveQueue}. */
+    public boolean isSrq(int i) {
+        return (flags(i) & Layout.WC_SRQ) != 0;
+    }
+
+    /** The QP was closed before this completion was polled (tag and peer are still reported). */
+    public boolean isDeparted(int i) {
+        return (flags(i) & Layout.WC_DEPARTED) != 0;
+    }
+
     /** The status as text (ibv_wc_status_str), e.g. "remote access error". Allocates. */
     public String statusText(int i) {
         return NativeLibrary.wcStatusText(status(i));
@@ -122,6 +145,8 @@ public final class CompletionBatch {
         return "completion[wrId=" + wrId(i) + ", " + Opcode.name(opcode(i)) + ", status=" + status(i) + " ("
                 + statusText(i) + "), byteLen=" + Integer.toUnsignedString(byteLen(i))
                 + (hasImm(i) ? ", imm=0x" + Integer.toHexString(imm(i)) : "") + ", qpNum=" + qpNum(i)
+                + ", srcQp=" + srcQp(i) + ", tag=0x" + Long.toHexString(qpTag(i)) + (isSrq(i) ? ", srq" : "")
+                + (isDeparted(i) ? ", departed" : "")
                 + (vendorErr(i) != 0 ? ", vendorErr=0x" + Integer.toHexString(vendorErr(i)) : "") + "]";
     }
 }

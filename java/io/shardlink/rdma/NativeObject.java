@@ -79,6 +79,14 @@ abstract class NativeObject implements AutoCloseable {
     /** Destroys the native object; called exactly once, with no call in flight. */
     abstract void destroy(long handle) throws RdmaException;
 
+    /**
+     * Called once close() has begun (new calls are refused) and before it waits for calls in
+     * flight: a chance to cut a long native wait short (CompletionQueue wakes its pollers).
+     * Must not throw; default nothing.
+     */
+    void beginClose(long handle) {
+    }
+
     /** Called after a successful destroy (e.g. to drop references to parents); default nothing. */
     void afterDestroy() {
     }
@@ -108,6 +116,7 @@ abstract class NativeObject implements AutoCloseable {
                 break;
             }
         }
+        beginClose(handle);
         awaitQuiescent();
         try {
             destroy(handle);

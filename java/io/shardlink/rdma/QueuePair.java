@@ -16,22 +16,37 @@ import java.util.Objects;
  * Receives may be posted from INIT on. A failed completion (other than a flush) puts the QP into
  * ERR; {@link #setError()} does it on purpose (outstanding requests then complete as flushed).
  * Use after close throws IllegalStateException("QueuePair closed").
+ *
+ * <p>Many QPs may share one CompletionQueue (each reserves its depths in it: creation fails with
+ * SL_ERANGE when the CQ would overflow) and one {@link SharedReceiveQueue}. Every completion
+ * carries the QP's {@link #tag()} and {@link #qpNum()} ({@link CompletionBatch#qpTag(int)}), so
+ * one poller can serve many connections.
  */
 public final class QueuePair extends NativeObject {
+    private static final int CAPS = 5;
+
     private final ProtectionDomain pd;
     private final CompletionQueue sendCq;
     private final CompletionQueue recvCq;
+    private final SharedReceiveQueue srq;
     private final QueuePairOptions options;
     private final int qpNum;
+    private final long tag;
+    private final int maxInline;
+    private final int signalEvery;
 
     private QueuePair(long handle, ProtectionDomain pd, CompletionQueue sendCq, CompletionQueue recvCq,
-            QueuePairOptions options, int qpNum) {
+            SharedReceiveQueue srq, QueuePairOptions options, int qpNum, long tag, int[] caps) {
         super(handle, "QueuePair");
         this.pd = pd;
         this.sendCq = sendCq;
         this.recvCq = recvCq;
+        this.srq = srq;
         this.options = options;
         this.qpNum = qpNum;
+        this.tag = tag;
+        this.maxInline = caps[3];
+        this.signalEvery = caps[4];
     }
 
     /** Creates an RC queue pair with default options (depth 64) and moves it to INIT. */
@@ -43,10 +58,28 @@ public final class QueuePair extends NativeObject {
     /** Creates an RC queue pair and moves it to INIT (receives may be posted from then on). */
     public static QueuePair create(ProtectionDomain pd, CompletionQueue sendCq, CompletionQueue recvCq,
             QueuePairOptions options) throws RdmaException {
+        return create(pd, sendCq, recvCq, null, options, 0L);
+    }
+
+    /**
+     * Creates an RC queue pair and moves it to INIT.
+     *
+     * @param srq  null: the QP has its own receive queue ({@link #postRecv}); else it takes its
+     *             receives from this shared receive queue (same protection domain) and
+     *             {@code options.recvDepth()} is ignored
+     * @param tag  any value; every completion of this QP carries it ({@link CompletionBatch#qpTag(int)})
+     * @throws RdmaException SL_ERANGE if a completion queue would overflow (its depth is shared by
+     *         the QPs and SRQs using it), SL_EINVAL for an SRQ of another PD, ...
+     */
+    public static QueuePair create(ProtectionDomain pd, CompletionQueue sendCq, CompletionQueue recvCq,
+            SharedReceiveQueue srq, QueuePairOptions options, long tag) throws RdmaException {
         Objects.requireNonNull(pd, "pd");
         Objects.requireNonNull(sendCq, "sendCq");
         Objects.requireNonNull(recvCq, "recvCq");
         Objects.requireNonNull(options, "options");
+        if (srq == null && options.recvDepth() == 0) {
+            throw new IllegalArgumentException("recvDepth 0 needs a SharedReceiveQueue");
+        }
         int port = options.port() != 0 ? options.port() : pd.device().port();
         QueuePairOptions effective = options.withPort(port);
         long h;
@@ -56,8 +89,16 @@ public final class QueuePair extends NativeObject {
             try {
                 long rcq = recvCq.acquire();
                 try {
-                    h = nativeCreate(pdh, scq, rcq, effective.sendDepth(), effective.recvDepth(), effective.maxSge(),
-                            effective.maxInline(), effective.port(), effective.gidIndex());
+                    long srqh = srq != null ? srq.acquire() : 0L;
+                    try {
+                        h = nativeCreate(pdh, scq, rcq, srqh, effective.sendDepth(), effective.recvDepth(),
+                                effective.maxSge(), effective.maxInline(), effective.port(), effective.gidIndex(),
+                                effective.signalEvery(), tag);
+                    } finally {
+                        if (srq != null) {
+                            srq.release();
+                        }
+                    }
                 } finally {
                     recvCq.release();
                 }
@@ -68,8 +109,10 @@ public final class QueuePair extends NativeObject {
             pd.release();
         }
         int qpn;
+        int[] caps = new int[CAPS];
         try {
             qpn = nativeQpNum(h);
+            nativeCaps(h, caps);
         } catch (RdmaException | RuntimeException e) {
             try {
                 nativeDestroy(h);
@@ -78,7 +121,7 @@ public final class QueuePair extends NativeObject {
             }
             throw e;
         }
-        return new QueuePair(h, pd, sendCq, recvCq, effective, qpn);
+        return new QueuePair(h, pd, sendCq, recvCq, srq, effective, qpn, tag, caps);
     }
 
     public ProtectionDomain pd() {
@@ -91,6 +134,29 @@ public final class QueuePair extends NativeObject {
 
     public CompletionQueue recvCq() {
         return recvCq;
+    }
+
+    /** The shared receive queue this QP takes its receives from, or null. */
+    public SharedReceiveQueue srq() {
+        return srq;
+    }
+
+    /** The tag given at creation; every completion of this QP carries it. */
+    public long tag() {
+        return tag;
+    }
+
+    /**
+     * Inline payload bytes the device granted (0: none; then {@link WorkRequestBatch.Slot#inline()}
+     * requests are refused with SL_ERANGE). May exceed what was asked for.
+     */
+    public int maxInline() {
+        return maxInline;
+    }
+
+    /** The longest unsignaled run before the shim signals a request itself (selective signaling). */
+    public int signalEvery() {
+        return signalEvery;
     }
 
     /** The options in effect (port resolved). */
@@ -189,8 +255,15 @@ public final class QueuePair extends NativeObject {
         }
     }
 
-    /** Posts the batch's receive requests ({@code recv}); allowed in INIT, RTR and RTS. No allocation. */
+    /**
+     * Posts the batch's receive requests ({@code recv}); allowed in INIT, RTR and RTS. No allocation.
+     *
+     * @throws IllegalStateException if the QP takes its receives from a SharedReceiveQueue
+     */
     public int postRecv(WorkRequestBatch batch) throws RdmaException {
+        if (srq != null) {
+            throw new IllegalStateException(this + " takes its receives from " + srq + ": post them there");
+        }
         int n = batch.count();
         if (n == 0) {
             return 0;
@@ -246,8 +319,10 @@ public final class QueuePair extends NativeObject {
 
     // ------------------------------------------------------------------ natives (jni_qp.c)
 
-    private static native long nativeCreate(long pd, long sendCq, long recvCq, int sqDepth, int rqDepth, int maxSge,
-            int maxInline, int port, int gidIndex) throws RdmaException;
+    private static native long nativeCreate(long pd, long sendCq, long recvCq, long srq, int sqDepth, int rqDepth,
+            int maxSge, int maxInline, int port, int gidIndex, int signalEvery, long tag) throws RdmaException;
+
+    private static native void nativeCaps(long qp, int[] out) throws RdmaException;
 
     private static native void nativeDestroy(long qp) throws RdmaException;
 

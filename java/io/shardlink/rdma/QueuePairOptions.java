@@ -8,12 +8,17 @@ package io.shardlink.rdma;
  * @param recvDepth outstanding receive work requests (default 64)
  * @param maxSge    scatter/gather entries per request, 1..{@value WorkRequestBatch#MAX_SGE} (default 4)
  * @param maxInline bytes of inline payload (default 0)
+ * @param maxInline bytes of inline payload asked for (default 0); the device may grant more or,
+ *                  if it has no inline support, none: {@link QueuePair#maxInline()} says
  * @param port      device port, 1..255; 0 (the default) means the port the device was opened for
  * @param gidIndex  GID index used to connect (default 0: rxe's link-local RoCE v2 GID)
+ * @param signalEvery the longest run of unsignaled sends before the shim signals one itself,
+ *                  1..sendDepth (larger is clamped); 0 (the default) means sendDepth / 2
  */
-public record QueuePairOptions(int sendDepth, int recvDepth, int maxSge, int maxInline, int port, int gidIndex) {
+public record QueuePairOptions(int sendDepth, int recvDepth, int maxSge, int maxInline, int port, int gidIndex,
+        int signalEvery) {
 
-    private static final QueuePairOptions DEFAULTS = new QueuePairOptions(64, 64, 4, 0, 0, 0);
+    private static final QueuePairOptions DEFAULTS = new QueuePairOptions(64, 64, 4, 0, 0, 0, 0);
 
     public QueuePairOptions {
         if (sendDepth <= 0 || recvDepth < 0) {
@@ -32,6 +37,14 @@ public record QueuePairOptions(int sendDepth, int recvDepth, int maxSge, int max
         if (gidIndex < 0 || gidIndex > 255) {
             throw new IllegalArgumentException("gidIndex must be 0..255, got " + gidIndex);
         }
+        if (signalEvery < 0) {
+            throw new IllegalArgumentException("negative signalEvery " + signalEvery);
+        }
+    }
+
+    /** Without signalEvery (the default, sendDepth / 2). */
+    public QueuePairOptions(int sendDepth, int recvDepth, int maxSge, int maxInline, int port, int gidIndex) {
+        this(sendDepth, recvDepth, maxSge, maxInline, port, gidIndex, 0);
     }
 
     public static QueuePairOptions defaults() {
@@ -39,31 +52,35 @@ public record QueuePairOptions(int sendDepth, int recvDepth, int maxSge, int max
     }
 
     public QueuePairOptions withSendDepth(int v) {
-        return new QueuePairOptions(v, recvDepth, maxSge, maxInline, port, gidIndex);
+        return new QueuePairOptions(v, recvDepth, maxSge, maxInline, port, gidIndex, signalEvery);
     }
 
     public QueuePairOptions withRecvDepth(int v) {
-        return new QueuePairOptions(sendDepth, v, maxSge, maxInline, port, gidIndex);
+        return new QueuePairOptions(sendDepth, v, maxSge, maxInline, port, gidIndex, signalEvery);
     }
 
     /** Both depths. */
     public QueuePairOptions withDepth(int v) {
-        return new QueuePairOptions(v, v, maxSge, maxInline, port, gidIndex);
+        return new QueuePairOptions(v, v, maxSge, maxInline, port, gidIndex, signalEvery);
     }
 
     public QueuePairOptions withMaxSge(int v) {
-        return new QueuePairOptions(sendDepth, recvDepth, v, maxInline, port, gidIndex);
+        return new QueuePairOptions(sendDepth, recvDepth, v, maxInline, port, gidIndex, signalEvery);
     }
 
     public QueuePairOptions withMaxInline(int v) {
-        return new QueuePairOptions(sendDepth, recvDepth, maxSge, v, port, gidIndex);
+        return new QueuePairOptions(sendDepth, recvDepth, maxSge, v, port, gidIndex, signalEvery);
     }
 
     public QueuePairOptions withPort(int v) {
-        return new QueuePairOptions(sendDepth, recvDepth, maxSge, maxInline, v, gidIndex);
+        return new QueuePairOptions(sendDepth, recvDepth, maxSge, maxInline, v, gidIndex, signalEvery);
     }
 
     public QueuePairOptions withGidIndex(int v) {
-        return new QueuePairOptions(sendDepth, recvDepth, maxSge, maxInline, port, v);
+        return new QueuePairOptions(sendDepth, recvDepth, maxSge, maxInline, port, v, signalEvery);
+    }
+
+    public QueuePairOptions withSignalEvery(int v) {
+        return new QueuePairOptions(sendDepth, recvDepth, maxSge, maxInline, port, gidIndex, v);
     }
 }

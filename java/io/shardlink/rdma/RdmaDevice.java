@@ -128,14 +128,15 @@ public final class RdmaDevice extends NativeObject {
 
     /** The device's capabilities. */
     public DeviceLimits limits() throws RdmaException {
-        long[] v = new long[11];
+        long[] v = new long[14];
         long h = acquire();
         try {
             nativeLimits(h, v);
         } finally {
             release();
         }
-        return new DeviceLimits(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+        return new DeviceLimits(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
+                v[13]);
     }
 
     @Override

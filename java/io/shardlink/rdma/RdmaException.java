@@ -37,10 +37,12 @@ public class RdmaException extends IOException {
     public static final int EPROTO = -11;
     /** A memory region lacks the access a work request needs. */
     public static final int EACCES = -12;
+    /** The device does not support this (e.g. it has no shared receive queues). */
+    public static final int ENOTSUP = -13;
 
     private static final String[] NAMES = {
         "SL_OK", "SL_EINVAL", "SL_EBADHANDLE", "SL_ENODEV", "SL_ENOMEM", "SL_ESTATE", "SL_EFULL",
-        "SL_EVERBS", "SL_ETIMEDOUT", "SL_EBUSY", "SL_ERANGE", "SL_EPROTO", "SL_EACCES",
+        "SL_EVERBS", "SL_ETIMEDOUT", "SL_EBUSY", "SL_ERANGE", "SL_EPROTO", "SL_EACCES", "SL_ENOTSUP",
     };
 
     private final int status;

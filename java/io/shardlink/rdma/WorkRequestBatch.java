@@ -19,7 +19,8 @@ import java.nio.ByteOrder;
  * belongs to the QP's protection domain and that offset + length lies inside it. A request may
  * have up to {@value #MAX_SGE} scatter/gather entries ({@link Slot#sge}); a null MR with length 0
  * makes a request without payload (e.g. a WRITE_IMM that only carries its immediate).
- * Every send-queue request is signaled: each yields exactly one completion. Not thread-safe.
+ * A send-queue request yields one completion unless it is {@link Slot#unsignaled()}. Receives for a
+ * {@link SharedReceiveQueue} are posted with {@link SharedReceiveQueue#postRecv}. Not thread-safe.
  */
 public final class WorkRequestBatch {
     /** Scatter/gather entries per request ({@code SL_WR_MAX_SGE}). */
@@ -28,8 +29,18 @@ public final class WorkRequestBatch {
     public static final int FLAG_FENCE = Layout.WR_FENCE;
     /** {@code SL_WR_SOLICITED}: ask the receiver's CQ for a solicited event. */
     public static final int FLAG_SOLICITED = Layout.WR_SOLICITED;
-    /** {@code SL_WR_INLINE}: copy the payload into the WQE (total <= the QP's max inline). */
+    /**
+     * {@code SL_WR_INLINE}: copy the payload into the WQE at post time (total <=
+     * {@link QueuePair#maxInline()}); the memory may be reused as soon as post returns.
+     */
     public static final int FLAG_INLINE = Layout.WR_INLINE;
+    /**
+     * {@code SL_WR_UNSIGNALED}: no completion when the request succeeds (selective signaling). It
+     * stays outstanding until a later signaled request of the QP completes; the shim signals the
+     * {@link QueuePair#signalEvery()}-th request of an unsignaled run itself, so such a request may
+     * still complete (with its wrId). Failed and flushed requests always complete.
+     */
+    public static final int FLAG_UNSIGNALED = Layout.WR_UNSIGNALED;
 
     private final ByteBuffer buffer;
     private final int capacity;
@@ -199,7 +210,7 @@ public final class WorkRequestBatch {
             return this;
         }
 
-        /** ORs {@code SL_WR_*} flags into the request (FLAG_FENCE, FLAG_SOLICITED, FLAG_INLINE). */
+        /** ORs {@code SL_WR_*} flags into the request (FLAG_FENCE, FLAG_SOLICITED, FLAG_INLINE, FLAG_UNSIGNALED). */
         public Slot flags(int flags) {
             buffer.putInt(base + Layout.WR_FLAGS, buffer.getInt(base + Layout.WR_FLAGS) | flags);
             return this;
@@ -215,6 +226,10 @@ public final class WorkRequestBatch {
 
         public Slot inline() {
             return flags(FLAG_INLINE);
+        }
+
+        public Slot unsignaled() {
+            return flags(FLAG_UNSIGNALED);
         }
     }
 }

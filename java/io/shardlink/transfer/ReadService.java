@@ -53,6 +53,10 @@ public final class ReadService {
                     + ": negative offset"), true);
             return;
         }
+        if (reply.servesReadsInPlace()) {
+            serve(h, reply, len, what);
+            return;
+        }
         try {
             workers.execute(() -> serve(h, reply, len, what));
         } catch (RejectedExecutionException e) {

@@ -31,6 +31,14 @@ public interface ReplyChannel {
         return null;
     }
 
+    /**
+     * True to serve this read on the calling thread (the path's completion poller) instead of the node's reader
+     * threads: the path has made its answer buffer ready and the node chose to run a quick BlobSource there.
+     */
+    default boolean servesReadsInPlace() {
+        return false;
+    }
+
     /** For messages: "QUIC stream 12 from node-b (127.0.0.1:4433)". */
     String describe();
 }

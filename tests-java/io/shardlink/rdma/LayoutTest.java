@@ -34,7 +34,8 @@ class LayoutTest {
         // the numbers written in include/shardlink.h
         assertThat(Layout.WR_SIZE).isEqualTo(136);
         assertThat(Layout.SGE_SIZE).isEqualTo(24);
-        assertThat(Layout.WC_SIZE).isEqualTo(40);
+        assertThat(Layout.WC_SIZE).isEqualTo(48);
+        assertThat(Layout.WC_QP_TAG + 8).isEqualTo(Layout.WC_SIZE);
         assertThat(Layout.WR_SGE + Layout.WR_MAX_SGE * Layout.SGE_SIZE).isEqualTo(Layout.WR_SIZE);
         assertThat(Layout.NAMES).hasSameSizeAs(Layout.EXPECTED);
         int[] broken = Layout.EXPECTED.clone();
@@ -103,7 +104,9 @@ class LayoutTest {
     void reusedSlotsAreZeroedAndBoundsAreChecked() {
         MemoryRegion a = fakeRegion(0x1234L, 4096);
         WorkRequestBatch batch = new WorkRequestBatch(1);
-        batch.add().write(1, a, 0, 8, 0x99, 5).sge(a, 8, 8).sge(a, 16, 8).sge(a, 24, 8).inline();
+        batch.add().write(1, a, 0, 8, 0x99, 5).sge(a, 8, 8).sge(a, 16, 8).sge(a, 24, 8).inline().unsignaled();
+        assertThat(batch.buffer().getInt(Layout.WR_FLAGS))
+                .isEqualTo(WorkRequestBatch.FLAG_INLINE | WorkRequestBatch.FLAG_UNSIGNALED).isEqualTo(4 | 8);
         assertThatThrownBy(() -> batch.add()).isInstanceOf(IllegalStateException.class).hasMessageContaining("full");
         batch.clear();
         assertThat(batch.isEmpty()).isTrue();
@@ -127,7 +130,7 @@ class LayoutTest {
     void completionsAreReadFromTheDocumentedOffsets() {
         CompletionBatch batch = new CompletionBatch(3);
         ByteBuffer buf = batch.buffer();
-        int c = 40; // second slot
+        int c = 48; // second slot
         buf.putLong(c + 0, 0xfeedfacecafebeefL);
         buf.putInt(c + 8, 10);
         buf.putInt(c + 12, Opcode.RECV_IMM);
@@ -136,7 +139,10 @@ class LayoutTest {
         buf.putInt(c + 24, 0x00abcdef);
         buf.putInt(c + 28, 1);
         buf.putInt(c + 32, 0x99);
-        batch.setCount(2);
+        buf.putInt(c + 36, 0x00123456);
+        buf.putLong(c + 40, 0x7a6_0000_0042L);
+        buf.putInt(2 * c + 28, Layout.WC_SRQ | Layout.WC_DEPARTED);
+        batch.setCount(3);
         assertThat(batch.wrId(1)).isEqualTo(0xfeedfacecafebeefL);
         assertThat(batch.status(1)).isEqualTo(10);
         assertThat(batch.isOk(1)).isFalse();
@@ -146,10 +152,19 @@ class LayoutTest {
         assertThat(batch.hasImm(1)).isTrue();
         assertThat(batch.qpNum(1)).isEqualTo(0x00abcdef);
         assertThat(batch.vendorErr(1)).isEqualTo(0x99);
+        assertThat(batch.srcQp(1)).isEqualTo(0x00123456);
+        assertThat(batch.qpTag(1)).isEqualTo(0x7a6_0000_0042L);
+        assertThat(batch.isSrq(1)).isFalse();
+        assertThat(batch.isDeparted(1)).isFalse();
+        assertThat(batch.isSrq(2)).isTrue();
+        assertThat(batch.isDeparted(2)).isTrue();
+        assertThat(batch.qpTag(2)).isZero();
         assertThat(batch.statusText(1)).isNotBlank();
-        assertThat(batch.describe(1)).contains("RECV_IMM").contains("imm=0xc0ffee42");
+        assertThat(batch.describe(1)).contains("RECV_IMM").contains("imm=0xc0ffee42").contains("tag=0x7a600000042")
+                .contains("srcQp=1193046");
+        assertThat(batch.describe(2)).contains("srq").contains("departed");
         assertThat(batch.hasImm(0)).isFalse();
-        assertThatThrownBy(() -> batch.wrId(2)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> batch.wrId(3)).isInstanceOf(IndexOutOfBoundsException.class);
         batch.clear();
         assertThatThrownBy(() -> batch.wrId(0)).isInstanceOf(IndexOutOfBoundsException.class);
     }

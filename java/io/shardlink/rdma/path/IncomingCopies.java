@@ -163,7 +163,11 @@ final class IncomingCopies {
         }
     }
 
-    /** A DATA frame written into a slot of a ring (poller thread): decoded in place, handed on without a copy. */
+    /**
+     * A DATA frame written into a slot of a ring (poller thread): decoded in place, handed on without a copy.
+     * {@code len} is what the WRITE WITH IMMEDIATE carried: the whole frame, or its last part if the sender split
+     * it ({@link WriteSegments}).
+     */
     void onRingData(int imm, int len) {
         CopyRing ring = rings.get(Imm.ring(imm));
         int s = Imm.slot(imm);
@@ -181,15 +185,16 @@ final class IncomingCopies {
                 throw new FrameException(ErrorCode.TOO_LARGE, "RDMA WRITE of " + len + " bytes into a slot of "
                         + ring.slotSize);
             }
-            ring.view.setIndex(off, off + len);
+            ring.view.setIndex(off, off + ring.slotSize);
             FrameCodec.decodeHeader(ring.view, h, limits);
             if (h.type() != FrameType.DATA || h.id() != ring.transferId) {
                 throw new FrameException(ErrorCode.PROTOCOL, h.type() + " for transfer " + h.id() + " in the RDMA ring"
                         + " of transfer " + ring.transferId);
             }
-            if (h.length() > len - HDR) {
+            long frame = HDR + (long) h.length();
+            if (frame > ring.slotSize || len != frame && len != WriteSegments.lastPart(h.length())) {
                 throw new FrameException(ErrorCode.TRUNCATED, "DATA frame announces " + h.length() + " bytes, the "
-                        + "RDMA WRITE carried " + (len - HDR));
+                        + "RDMA WRITE carried " + len + " of its " + frame + " (whole or last part)");
             }
         } catch (FrameException e) {
             ring.closing = true;

@@ -25,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,17 +35,18 @@ import java.util.concurrent.TimeUnit;
  * <p>Node-wide: the device ({@code config.device()}, "auto" = the first with an ACTIVE port), one protection domain,
  * the pinned-memory budget ({@link PinnedBudget}), the registration of the node's chunk buffer pool
  * ({@link #bufferRegistrar()}, LOCAL_WRITE only: chunks are written out of it, never into it by a peer) and the
- * staging buffers blob reads are served from. Per peer: an {@link RdmaEndpoint} (completion queue, RC queue pair,
- * completion poller thread, receive rings). {@link #stats()} has the verbs-level counters.
+ * staging buffers blob reads are served from, and the {@link RdmaEngine}: a few completion pollers, each a thread
+ * and a completion queue shared by many peers ({@link RdmaEngineOptions}). Per peer: an {@link RdmaEndpoint} (RC
+ * queue pair on a poller's CQ, control buffer, reply ring, receive rings). {@link #stats()} has the verbs-level
+ * counters.
  */
 public final class RdmaDataPathProvider implements DataPathProvider {
     private static final System.Logger LOG = System.getLogger(RdmaDataPathProvider.class.getName());
 
     private final RdmaPathOptions options;
+    private final RdmaEngineOptions engineOptions;
     private final RdmaPathStats stats = new RdmaPathStats();
     private final Set<RdmaEndpoint> endpoints = ConcurrentHashMap.newKeySet();
-    /** Poller threads started and maybe not yet ended (dead ones are pruned as new ones start). */
-    private final List<Thread> pollers = new ArrayList<>();
     private final Object lock = new Object();
     /** Registrations of the chunk pool and staging buffers, by handle (handle = index + 1); copy on write. */
     private volatile MemoryRegion[] registrations = new MemoryRegion[16];
@@ -57,7 +57,7 @@ public final class RdmaDataPathProvider implements DataPathProvider {
     private ProtectionDomain pd;
     private PortAttributes portAttributes;
     private PinnedBudget budget;
-    private ThreadFactory pollerThreads;
+    private RdmaEngine engine;
     private DirectBufferPool staging;
     private boolean closed;
 
@@ -66,8 +66,14 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         this(RdmaPathOptions.fromSystemProperties());
     }
 
+    /** {@code options}, and the engine options from {@code shardlink.rdma.*} system properties. */
     public RdmaDataPathProvider(RdmaPathOptions options) {
+        this(options, RdmaEngineOptions.fromSystemProperties());
+    }
+
+    public RdmaDataPathProvider(RdmaPathOptions options, RdmaEngineOptions engineOptions) {
         this.options = options;
+        this.engineOptions = engineOptions;
     }
 
     @Override
@@ -163,7 +169,8 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         }
         pd = ProtectionDomain.create(device);
         budget = new PinnedBudget(config.pinnedMemoryBudget());
-        pollerThreads = new ShardlinkThreadFactory(config.nodeId(), "rdma");
+        engine = new RdmaEngine(device, engineOptions, options.pollTimeoutMs(), 2 * depth, lim.maxCqe(),
+                new ShardlinkThreadFactory(config.nodeId(), "rdma"), stats);
         reason = null;
     }
 
@@ -254,6 +261,15 @@ public final class RdmaDataPathProvider implements DataPathProvider {
 
     /** A registered staging buffer for a blob-read answer; waits up to {@code timeoutMs}; null if none came. */
     PooledBuffer stagingBuffer(long timeoutMs) {
+        return staging(timeoutMs, false);
+    }
+
+    /** A registered staging buffer if one is free right now (never waits, for the poller), else null. */
+    PooledBuffer stagingBufferIfFree() {
+        return staging(0, true);
+    }
+
+    private PooledBuffer staging(long timeoutMs, boolean quiet) {
         DirectBufferPool s;
         synchronized (lock) {
             if (closed || reason != null) {
@@ -271,8 +287,10 @@ public final class RdmaDataPathProvider implements DataPathProvider {
             Thread.currentThread().interrupt();
             return null;
         } catch (Exception e) {
-            LOG.log(System.Logger.Level.WARNING, () -> "node " + config.nodeId() + ": no RDMA staging buffer for a "
-                    + "blob read: " + e.getMessage());
+            if (!quiet) { // all lent (TimeoutException), or closing
+                LOG.log(System.Logger.Level.WARNING, () -> "node " + config.nodeId() + ": no RDMA staging buffer for "
+                        + "a blob read: " + e.getMessage());
+            }
             return null;
         }
     }
@@ -317,14 +335,14 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         return stats;
     }
 
-    /** A poller thread for an endpoint, remembered so that {@link #close()} can wait for it to end. */
-    Thread newPoller(Runnable r) {
-        Thread t = pollerThreads.newThread(r);
-        synchronized (pollers) {
-            pollers.removeIf(p -> !p.isAlive() && p.getState() != Thread.State.NEW);
-            pollers.add(t);
-        }
-        return t;
+    RdmaEngine engine() {
+        return engine;
+    }
+
+    /** Completion pollers this node runs at most (whatever its peer count). */
+    public int maxPollers() {
+        RdmaEngine e = engine;
+        return e == null ? 0 : e.pollerCount();
     }
 
     /** Verbs-level counters, live registrations, endpoints, rings and pinned bytes of this node. */
@@ -363,18 +381,8 @@ public final class RdmaDataPathProvider implements DataPathProvider {
                 LOG.log(System.Logger.Level.WARNING, "closing an RDMA endpoint failed", e);
             }
         }
-        List<Thread> threads;
-        synchronized (pollers) {
-            threads = new ArrayList<>(pollers);
-            pollers.clear();
-        }
-        for (Thread t : threads) {
-            try {
-                t.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        if (engine != null) {
+            engine.close(5000); // pollers end with their last peer: wait for their threads
         }
         if (s != null) {
             s.close();

@@ -5,11 +5,11 @@ import io.shardlink.api.ShardlinkException;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.rdma.Access;
+import io.shardlink.rdma.CompletionBatch;
 import io.shardlink.rdma.CompletionQueue;
 import io.shardlink.rdma.ConnectOptions;
 import io.shardlink.rdma.MemoryRegion;
 import io.shardlink.rdma.QueuePair;
-import io.shardlink.rdma.QueuePairOptions;
 import io.shardlink.rdma.RdmaException;
 import io.shardlink.rdma.WorkRequestBatch;
 import io.shardlink.transfer.DataPath;
@@ -28,11 +28,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The RDMA path to one peer: one completion queue, one RC queue pair (send and receive depth {@code qpDepth}),
- * a completion poller thread, and the memory the two nodes exchange frames through. Every frame is the
+ * The RDMA path to one peer: one RC queue pair (send and receive depth {@code qpDepth}) on the completion queue of
+ * one of the node's shared pollers ({@link RdmaEngine}), and the memory the two nodes exchange frames through. Every frame is the
  * {@code io.shardlink.wire} envelope, byte for byte what a QUIC stream carries.
  *
  * <h2>Memory</h2>
@@ -69,12 +71,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * moves to FAILED, the peer is told (PATH_DOWN over QUIC), and the poller drains and tears everything down.
  *
  * <h2>Where each part lives</h2>
- * This class is the per-peer lifecycle (bring-up, failure, teardown) and owns the native objects. A chunk, from
+ * This class is the per-peer lifecycle (bring-up, failure, teardown) and owns the per-peer native objects. A chunk, from
  * the copy driver ({@code copyShard}) to the receiver's sink, passes, in order:
  * <ol>
  * <li>{@link OutgoingCopies} (ring request, COPY_BEGIN) and {@link OutgoingCopy#sendChunk} (slot of the ring);</li>
  * <li>{@link SendQueue#postLarge} (send slot or backlog, one WRITE WITH IMMEDIATE);</li>
- * <li>on the receiver, {@link CompletionPoller} and {@link ReceiveQueue#onCompletion} (which immediate is it);</li>
+ * <li>on the receiver, its shared {@link CompletionPoller} and {@link ReceiveQueue#onCompletion} (which immediate
+ * is it);</li>
  * <li>{@link IncomingCopies#onRingData} (decoded in place in its {@link CopyRing}) and on to the copy receiver,
  * whose ACK goes back through {@link CopyRing.Reply} and {@link OutgoingCopies#onAnswer}.</li>
  * </ol>
@@ -94,12 +97,15 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private final PinnedBudget budget;
     private final String local;
     private final long fixedPinned;
-    private final CompletionQueue cq;
     private final QueuePair qp;
     private final MemoryRegion ctrl;
     private final MemoryRegion replyRing;
     private final byte[] localEndpoint;
-    private final Thread poller;
+    private final RdmaEngine engine;
+    /** The shared poller this endpoint's queue pair reports to, and the base of its work-request ids. */
+    private final RdmaEngine.Membership membership;
+    /** Poller thread only: this endpoint had completions in the batch being handled. */
+    boolean pollerTouched;
 
     // ---- the concerns, in the order a chunk meets them: sender, wire, receiver; then reads
     private final OutgoingCopies outgoing;
@@ -119,6 +125,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private volatile long failedAt;
     private volatile boolean closing;
     private final AtomicBoolean tornDown = new AtomicBoolean();
+    private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile PathMessages.Endpoint remote;
 
     RdmaEndpoint(RdmaDataPathProvider provider, PeerContext peer) throws RdmaException {
@@ -144,21 +151,26 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             throw new IllegalStateException("node " + local + "'s pinned-memory budget (" + budget + ") has no room for "
                     + PinnedBudget.mib(fixedPinned) + " of control buffers and read reply ring for another peer");
         }
-        CompletionQueue c = null;
+        this.engine = provider.engine();
+        try {
+            this.membership = engine.attach(this);
+        } catch (RdmaException | RuntimeException e) {
+            budget.release(fixedPinned);
+            throw e;
+        }
+        CompletionQueue c = membership.poller().cq();
         QueuePair q = null;
         MemoryRegion m1 = null;
         MemoryRegion m2 = null;
         WorkRequestBatch recvBatch;
         boolean ok = false;
         try {
-            c = CompletionQueue.create(provider.device(), sq + rq);
-            q = QueuePair.create(provider.pd(), c, c, QueuePairOptions.defaults().withSendDepth(sq).withRecvDepth(rq)
-                    .withMaxSge(2).withGidIndex(config.gidIndex()));
+            q = engine.createQueuePair(provider.pd(), c, sq, rq, config.gidIndex());
             m1 = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) ctrlBytes),
                     Access.LOCAL_WRITE.bit());
             m2 = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) readBytes),
                     Access.LOCAL_WRITE.bit() | Access.REMOTE_WRITE.bit());
-            recvBatch = ReceiveQueue.postAll(q, m1, sq, rq);
+            recvBatch = ReceiveQueue.postAll(q, m1, membership.wrBase(), sq, rq);
             this.localEndpoint = PathMessages.endpoint(q.localEndpoint(), m2.address(), m2.rkey(), npages, PAGE);
             ok = true;
         } finally {
@@ -166,22 +178,20 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
                 RdmaDataPathProvider.closeQuietly(q);
                 RdmaDataPathProvider.closeQuietly(m2);
                 RdmaDataPathProvider.closeQuietly(m1);
-                RdmaDataPathProvider.closeQuietly(c);
+                engine.detach(this, membership);
                 budget.release(fixedPinned);
             }
         }
-        this.cq = c;
         this.qp = q;
         this.ctrl = m1;
         this.replyRing = m2;
         this.outgoing = new OutgoingCopies(this, peer, config);
-        this.sends = new SendQueue(this, q, m1, stats, sq);
-        this.receives = new ReceiveQueue(this, m1, stats, limits, sq, rq, recvBatch);
+        this.sends = new SendQueue(this, q, m1, stats, sq, membership.wrBase(), q.maxInline(),
+                config.maxSendSize(), engine.options().splitWrites());
+        this.receives = new ReceiveQueue(this, m1, stats, limits, membership.wrBase(), sq, rq, recvBatch);
         this.incoming = new IncomingCopies(this, provider, limits);
         this.reads = new ReadChannel(this, m2, npages, limits);
         this.readServer = new ReadServer(this, provider);
-        this.poller = provider.newPoller(new CompletionPoller(this, c, q, sends, receives, stats,
-                opts.pollTimeoutMs()));
         stats.liveRegions.addAndGet(2);
         stats.liveEndpoints.incrementAndGet();
     }
@@ -248,7 +258,38 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     /** True on this endpoint's completion poller thread, which must never wait for a send slot or a buffer. */
     boolean onPoller() {
-        return Thread.currentThread() == poller;
+        return membership.poller().isPollerThread();
+    }
+
+    // ================================================================== what the shared poller calls
+
+    long wrBase() {
+        return membership.wrBase();
+    }
+
+    /** Completion {@code i} of {@code wc}; {@code local}: its work-request id without the endpoint's base. */
+    void onCompletion(CompletionBatch wc, int i, long local) {
+        if (local < ReceiveQueue.RECV_BASE) {
+            sends.onCompletion(wc, i, (int) local, wc.status(i));
+        } else {
+            receives.onCompletion(wc, i, (int) (local - ReceiveQueue.RECV_BASE));
+        }
+    }
+
+    /** After a batch of completions: repost the receives it consumed (in one post), unless the path failed. */
+    void repostReceives() throws RdmaException {
+        if (failure == null && !tornDown.get()) {
+            receives.repost(qp);
+        }
+    }
+
+    /** Every work request of the queue pair has come back (flushed, after a failure). */
+    boolean drained() {
+        return sends.idle() && receives.posted() == 0;
+    }
+
+    boolean isTornDown() {
+        return tornDown.get();
     }
 
     /** Where frames from this peer go: the node's copy receiver and read service. */
@@ -283,8 +324,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             qp.connect(e.qp(), ConnectOptions.defaults().withAccess(Access.REMOTE_WRITE.bit())
                     .withTimeout(opts.qpTimeout()).withRetryCount(opts.retryCount()).withRnrRetry(opts.rnrRetry()));
             qpConnected = true;
-            pollerStarted = true;
-            poller.start();
+            pollerStarted = true; // the shared poller now looks after this endpoint's failure and close
         } catch (Exception | LinkageError e) {
             Throwable cause = new IOException("RDMA bring-up from " + local + " to " + peerId() + ": " + e.getMessage(), e);
             fail(cause, false);
@@ -431,6 +471,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         }
         if (!pollerStarted) {
             teardown();
+        } else {
+            membership.poller().attention(this);
         }
     }
 
@@ -453,28 +495,31 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         } catch (RdmaException | RuntimeException ignored) {
             // already in error, or destroyed
         }
-        // the poller sees `closing` within one poll timeout and tears down; bounded here because close() may run on
-        // an I/O thread (the provider's close waits for the rest)
-        if (!awaitTerminated(500L + 4L * opts.pollTimeoutMs()) && Thread.currentThread() != poller) {
+        // the poller tears it down after its current batch (within one poll timeout); bounded here because close()
+        // may run on an I/O thread (the provider's close waits for the rest)
+        if (pollerStarted) {
+            membership.poller().attention(this);
+        }
+        if (!awaitTerminated(500L + 4L * opts.pollTimeoutMs()) && !onPoller()) {
             teardown(); // safe beside a stuck poller: native objects wait for calls in flight
         }
     }
 
-    /** Waits until the poller has ended (or never started); true if it has. */
+    /** Waits until the endpoint is torn down (at once if the poller never looked after it); true if it is. */
     boolean awaitTerminated(long millis) {
         if (!pollerStarted) {
             teardown();
             return true;
         }
-        if (Thread.currentThread() == poller) {
-            return false;
+        if (onPoller()) {
+            return tornDown.get();
         }
         try {
-            poller.join(millis);
+            return terminated.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
-        return !poller.isAlive();
     }
 
     /** Destroys the queue pair, then frees what it could still touch. Once; by the poller, or by close(). */
@@ -484,17 +529,18 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         }
         SendQueue.Held held = sends.close();
         RdmaDataPathProvider.closeQuietly(qp); // first: no more DMA from or into our memory
+        engine.detach(this, membership); // completions of the destroyed queue pair still in the CQ are dropped
         held.release();
         incoming.closeAll();
         int regions = 0;
         regions += RdmaDataPathProvider.closeQuietly(replyRing) ? 1 : 0;
         regions += RdmaDataPathProvider.closeQuietly(ctrl) ? 1 : 0;
         stats.liveRegions.addAndGet(-regions);
-        RdmaDataPathProvider.closeQuietly(cq);
         budget.release(fixedPinned);
         reads.failAll(failure);
         stats.liveEndpoints.decrementAndGet();
         provider.endpointGone(this);
+        terminated.countDown();
         LOG.log(System.Logger.Level.DEBUG, () -> local + ": RDMA endpoint to " + peerId() + " torn down");
     }
 

@@ -50,7 +50,7 @@ public record RdmaPathOptions(int qpTimeout, int retryCount, int rnrRetry, int p
                 intProp("stagingBuffers", d.stagingBuffers));
     }
 
-    private static int intProp(String name, int dflt) {
+    static int intProp(String name, int dflt) {
         String v = System.getProperty(PREFIX + name);
         if (v == null || v.isBlank()) {
             return dflt;

@@ -25,6 +25,9 @@ public final class RdmaPathStats {
     final LongAdder ringsGranted = new LongAdder();
     final LongAdder ringsDeclined = new LongAdder();
     final LongAdder sendBacklogged = new LongAdder();
+    final LongAdder inlineSends = new LongAdder();
+    final LongAdder splitChunks = new LongAdder();
+    final LongAdder staleCompletions = new LongAdder();
     final AtomicInteger liveRings = new AtomicInteger();
     final AtomicInteger liveRegions = new AtomicInteger();
     final AtomicInteger liveEndpoints = new AtomicInteger();
@@ -39,7 +42,8 @@ public final class RdmaPathStats {
                            long recvBytes, long okCompletions, long flushedCompletions,
                            Map<String, Long> errorCompletions, long pathFailures, long ringsGranted,
                            long ringsDeclined, long sendBacklogged, int liveRings, int liveRegions,
-                           int liveEndpoints, int livePollers, long pinnedBytes, long pinnedBudget) {
+                           int liveEndpoints, int livePollers, long pinnedBytes, long pinnedBudget,
+                           long inlineSends, long staleCompletions, long splitChunks) {
         @Override
         public String toString() {
             return "rdma[writes " + writesPosted + " (" + writeBytes + " B), sends " + sendsPosted + " (" + sendBytes
@@ -48,7 +52,8 @@ public final class RdmaPathStats {
                     + pathFailures + ", rings granted " + ringsGranted + " declined " + ringsDeclined + " live "
                     + liveRings + ", regions " + liveRegions + ", endpoints " + liveEndpoints + ", pollers "
                     + livePollers + ", pinned " + PinnedBudget.mib(pinnedBytes) + " of "
-                    + PinnedBudget.mib(pinnedBudget) + "]";
+                    + PinnedBudget.mib(pinnedBudget) + ", inline sends " + inlineSends + ", completions of destroyed queue pairs "
+                    + staleCompletions + ", chunks split into several WRITEs " + splitChunks + "]";
         }
     }
 
@@ -58,6 +63,7 @@ public final class RdmaPathStats {
         return new Snapshot(writesPosted.sum(), writeBytes.sum(), sendsPosted.sum(), sendBytes.sum(),
                 recvCompletions.sum(), recvBytes.sum(), okCompletions.sum(), flushedCompletions.sum(), Map.copyOf(errors),
                 pathFailures.sum(), ringsGranted.sum(), ringsDeclined.sum(), sendBacklogged.sum(), liveRings.get(),
-                liveRegions.get(), liveEndpoints.get(), livePollers.get(), pinned, budget);
+                liveRegions.get(), liveEndpoints.get(), livePollers.get(), pinned, budget, inlineSends.sum(),
+                staleCompletions.sum(), splitChunks.sum());
     }
 }

@@ -52,6 +52,8 @@ final class ReadServer {
     private final class ReadReply implements ReplyChannel {
         private final int page;
         private final int capacity;
+        /** A staging buffer taken on the poller for serving this read in place; handed out by payloadBuffer. */
+        private PooledBuffer ready;
 
         ReadReply(int page, int capacity) {
             this.page = page;
@@ -59,7 +61,30 @@ final class ReadServer {
         }
 
         @Override
+        public boolean servesReadsInPlace() {
+            if (!provider.engine().options().readsOnPoller() || !ep.onPoller()) {
+                return false;
+            }
+            ready = provider.stagingBufferIfFree(); // never wait on the poller: else the readers serve it
+            return ready != null;
+        }
+
+        /** The in-place buffer was not used (the read failed before it got one): give it back. */
+        private void releaseReady() {
+            PooledBuffer pb = ready;
+            if (pb != null) {
+                ready = null;
+                pb.release();
+            }
+        }
+
+        @Override
         public ByteBuf payloadBuffer(int cap) {
+            if (ready != null && cap <= config.maxSendSize()) {
+                PooledBuffer pb = ready;
+                ready = null;
+                return new SlotBuf(pb.buffer().duplicate().clear().slice(0, cap), stagingOwner, 0, pb);
+            }
             if (ep.onPoller() || cap > config.maxSendSize()) {
                 return null;
             }
@@ -72,6 +97,7 @@ final class ReadServer {
 
         @Override
         public void send(FrameHeader h, ByteBuf payload) {
+            releaseReady();
             int n = h.length();
             PathMessages.Endpoint r = ep.remote();
             long raddr = r.replyRingAddress() + (long) page * PAGE;
@@ -120,6 +146,7 @@ final class ReadServer {
 
         @Override
         public void sendError(long id, long offset, FrameException error, boolean closeAfter) {
+            releaseReady();
             PathMessages.Endpoint r = ep.remote();
             FrameHeader h = new FrameHeader(FrameType.ERROR).id(id).offset(offset).arg(error.code().code());
             ep.sends().postSmall(Opcode.WRITE_IMM, Imm.readReply(page), r.replyRingAddress() + (long) page * PAGE,

@@ -32,6 +32,7 @@ final class ReceiveQueue {
     private final MemoryRegion ctrl;
     private final RdmaPathStats stats;
     private final FrameLimits limits;
+    private final long wrBase;
     private final int sq;
     private final WorkRequestBatch batch;
     private final int[] repost;
@@ -40,23 +41,28 @@ final class ReceiveQueue {
     private final ByteBuf ctrlView;
     private final FrameHeader scratch = new FrameHeader();
 
-    /** Posts all {@code rq} receives; the buffers follow the {@code sq} send slots in {@code ctrl}. */
-    static WorkRequestBatch postAll(QueuePair qp, MemoryRegion ctrl, int sq, int rq) throws RdmaException {
+    /**
+     * Posts all {@code rq} receives (ids {@code wrBase} + RECV_BASE + buffer); the buffers follow the {@code sq}
+     * send slots in {@code ctrl}.
+     */
+    static WorkRequestBatch postAll(QueuePair qp, MemoryRegion ctrl, long wrBase, int sq, int rq)
+            throws RdmaException {
         WorkRequestBatch rb = new WorkRequestBatch(rq);
         for (int i = 0; i < rq; i++) {
-            rb.add().recv(RECV_BASE + i, ctrl, (long) (sq + i) * CTRL, CTRL);
+            rb.add().recv(wrBase | (RECV_BASE + i), ctrl, (long) (sq + i) * CTRL, CTRL);
         }
         qp.postRecv(rb);
         return rb;
     }
 
     /** Over receives already posted by {@link #postAll} with {@code batch}. */
-    ReceiveQueue(RdmaEndpoint ep, MemoryRegion ctrl, RdmaPathStats stats, FrameLimits limits, int sq, int rq,
-                 WorkRequestBatch batch) {
+    ReceiveQueue(RdmaEndpoint ep, MemoryRegion ctrl, RdmaPathStats stats, FrameLimits limits, long wrBase, int sq,
+                 int rq, WorkRequestBatch batch) {
         this.ep = ep;
         this.ctrl = ctrl;
         this.stats = stats;
         this.limits = limits;
+        this.wrBase = wrBase;
         this.sq = sq;
         this.batch = batch;
         this.repost = new int[rq];
@@ -77,7 +83,7 @@ final class ReceiveQueue {
         batch.clear();
         for (int k = 0; k < repostCount; k++) {
             int r = repost[k];
-            batch.add().recv(RECV_BASE + r, ctrl, (long) (sq + r) * CTRL, CTRL);
+            batch.add().recv(wrBase | (RECV_BASE + r), ctrl, (long) (sq + r) * CTRL, CTRL);
         }
         qp.postRecv(batch);
         posted += repostCount;

@@ -40,6 +40,12 @@ final class SendQueue {
     private final MemoryRegion ctrl;
     private final RdmaPathStats stats;
     private final int sq;
+    private final long wrBase;
+    private final int maxInline;
+    /** Most WRITEs one chunk is split into (1: chunks go as one WRITE WITH IMMEDIATE). */
+    private final int maxParts;
+    private final SendSlot[] parts;
+    private final WorkRequestBatch partBatch;
 
     // guarded by lock
     private final ReentrantLock lock = new ReentrantLock();
@@ -72,13 +78,23 @@ final class SendQueue {
     private record Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
                               int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
 
-    /** Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}. */
-    SendQueue(RdmaEndpoint ep, QueuePair qp, MemoryRegion ctrl, RdmaPathStats stats, int sq) {
+    /**
+     * Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}; work-request ids are
+     * {@code wrBase} + slot; frames of at most {@code maxInline} bytes without a payload SGE go inline.
+     */
+    SendQueue(RdmaEndpoint ep, QueuePair qp, MemoryRegion ctrl, RdmaPathStats stats, int sq, long wrBase,
+              int maxInline, int maxPayload, boolean splitWrites) {
         this.ep = ep;
         this.qp = qp;
         this.ctrl = ctrl;
         this.stats = stats;
         this.sq = sq;
+        this.wrBase = wrBase;
+        this.maxInline = maxInline;
+        // never more than half the queue for one chunk: control frames and read answers still get slots
+        this.maxParts = splitWrites ? Math.min(sq / 2, WriteSegments.count(maxPayload)) : 1;
+        this.parts = new SendSlot[Math.max(1, maxParts)];
+        this.partBatch = new WorkRequestBatch(Math.max(1, maxParts));
         this.slots = new SendSlot[sq];
         this.freeSlots = new int[sq];
         for (int i = 0; i < sq; i++) {
@@ -139,6 +155,8 @@ final class SendQueue {
      * Posts header + registered payload (DATA, READ_RESP) from a send slot; waits for a free slot unless called on
      * the poller. The payload's owner ({@code pooled} or {@code payload}) is released when the work request
      * completes, or now if it cannot be posted. Returns false if it was not posted (path failed or closed).
+     * A DATA chunk longer than one {@link WriteSegments#SEGMENT} goes as several WRITEs, the last WITH IMMEDIATE
+     * (see {@link WriteSegments}), posted in one batch, one slot each.
      */
     boolean postLarge(int opcode, int imm, long raddr, int rkey, FrameHeader h, MemoryRegion payloadMr, int plen,
                       PooledBuffer pooled, ByteBuf payload, int kind) {
@@ -153,8 +171,12 @@ final class SendQueue {
                 stats.sendBacklogged.increment();
                 return true;
             }
+            int n = kind == K_DATA && maxParts > 1 ? WriteSegments.count(plen) : 1;
+            if (n > maxParts) {
+                n = 1;
+            }
             long left = ep.config().requestTimeout().toNanos();
-            while (freeCount == 0 && !closed && ep.failure() == null && left > 0) {
+            while (freeCount < n && !closed && ep.failure() == null && left > 0) {
                 try {
                     left = slotFreed.awaitNanos(left);
                 } catch (InterruptedException e) {
@@ -162,7 +184,12 @@ final class SendQueue {
                     break;
                 }
             }
-            if (freeCount > 0 && !closed && ep.failure() == null) {
+            if (n > 1 && freeCount >= n && !closed && ep.failure() == null) {
+                postError = postParts(n, imm, raddr, rkey, h, payloadMr, plen, pooled, payload);
+                posted = postError == null;
+                pooled = null;
+                payload = null;
+            } else if (freeCount >= n && !closed && ep.failure() == null) {
                 SendSlot s = slots[freeSlots[--freeCount]];
                 FrameCodec.encodeHeader(h, s.area.clear());
                 s.pooled = pooled;
@@ -173,7 +200,7 @@ final class SendQueue {
                 posted = postError == null;
                 pooled = null;
                 payload = null;
-            } else if (freeCount == 0 && !closed && ep.failure() == null) {
+            } else if (freeCount < n && !closed && ep.failure() == null) {
                 postError = new IOException("no free RDMA send slot towards " + ep.peerId() + " within "
                         + ep.config().requestTimeout().toMillis() + " ms (" + sq + " work requests outstanding)");
             }
@@ -199,12 +226,15 @@ final class SendQueue {
             batch.clear();
             WorkRequestBatch.Slot w = batch.add();
             if (opcode == Opcode.SEND_IMM) {
-                w.sendImm(s.index, ctrl, s.offset, headLen, imm);
+                w.sendImm(wrBase | s.index, ctrl, s.offset, headLen, imm);
             } else {
-                w.writeImm(s.index, ctrl, s.offset, headLen, raddr, rkey, imm);
+                w.writeImm(wrBase | s.index, ctrl, s.offset, headLen, raddr, rkey, imm);
             }
             if (plen > 0) {
                 w.sge(payloadMr, 0, plen);
+            } else if (headLen <= maxInline) {
+                w.inline(); // copied into the work request at post time: the device reads no send buffer
+                stats.inlineSends.increment();
             }
             qp.post(batch);
             if (opcode == Opcode.SEND_IMM) {
@@ -227,6 +257,48 @@ final class SendQueue {
             freeSlots[freeCount++] = s.index;
             slotFreed.signal();
             return new IOException("posting " + Opcode.name(opcode) + " to " + ep.peerId() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Posts one chunk as {@code n} WRITEs in one batch (lock held): [header + first bytes], middle parts, and the
+     * last part WITH IMMEDIATE, each up to {@link WriteSegments#SEGMENT} payload bytes. The last part's slot owns
+     * the payload (RC completes the parts in order). If the post fails the slots stay taken (some parts may be on
+     * the wire) and the path fails; teardown frees the payload.
+     */
+    private Throwable postParts(int n, int imm, long raddr, int rkey, FrameHeader h, MemoryRegion payloadMr, int plen,
+                                PooledBuffer pooled, ByteBuf payload) {
+        for (int k = 0; k < n; k++) {
+            SendSlot s = slots[freeSlots[--freeCount]];
+            s.kind = K_DATA;
+            s.what = h.offset();
+            parts[k] = s;
+        }
+        FrameCodec.encodeHeader(h, parts[0].area.clear());
+        parts[n - 1].pooled = pooled;
+        parts[n - 1].payload = payload;
+        try {
+            partBatch.clear();
+            for (int k = 0; k < n; k++) {
+                long at = (long) k * WriteSegments.SEGMENT; // payload offset
+                int len = (int) Math.min(WriteSegments.SEGMENT, plen - at);
+                long id = wrBase | parts[k].index;
+                if (k == 0) {
+                    partBatch.add().write(id, ctrl, parts[0].offset, HDR, raddr, rkey).sge(payloadMr, 0, len);
+                } else if (k < n - 1) {
+                    partBatch.add().write(id, payloadMr, at, len, raddr + HDR + at, rkey);
+                } else {
+                    partBatch.add().writeImm(id, payloadMr, at, len, raddr + HDR + at, rkey, imm);
+                }
+            }
+            qp.post(partBatch);
+            stats.writesPosted.add(n);
+            stats.writeBytes.add(HDR + (long) plen);
+            stats.splitChunks.increment();
+            return null;
+        } catch (RdmaException | RuntimeException e) {
+            return new IOException("posting a chunk as " + n + " WRITEs to " + ep.peerId() + " failed: "
                     + e.getMessage(), e);
         }
     }

@@ -5,12 +5,14 @@
  * the copy and read logic above (copy driver, copy receiver, read service) is the same as over QUIC.
  *
  * <h2>Bring-up</h2>
- * Per peer connection, {@code prepare} creates a completion queue, an RC queue pair (send and receive depth
- * {@code qpDepth}, remote access WRITE only: no peer ever READs this node's memory), a control buffer and the read
- * reply ring, and posts the receives; the endpoint blob in HELLO carries the queue pair's address and the reply
- * ring's descriptor. {@code connect} moves the queue pair to RTS, starts the completion poller, and sends
- * PATH_READY over the QUIC control stream; the path is CONNECTED once both ends said so (neither sends before the
- * other can receive).
+ * Per peer connection, {@code prepare} creates an RC queue pair (send and receive depth {@code qpDepth}, remote
+ * access WRITE only: no peer ever READs this node's memory) on the completion queue of one of the node's shared
+ * completion pollers (the {@code RdmaEngine}: a few threads for any number of peers; busy,
+ * adaptive or event polling), a control buffer and the read reply ring, and posts the receives; the endpoint blob
+ * in HELLO carries the queue pair's address and the reply ring's descriptor. {@code connect} moves the queue pair
+ * to RTS and sends PATH_READY over the QUIC control stream; the path is CONNECTED once both ends said so (neither
+ * sends before the other can receive). Small frames (READ_REQ, ACK, control) are sent inline where the device
+ * can.
  *
  * <h2>Copies</h2>
  * The sender asks for a receive ring for this transfer (RING_REQ on the QUIC control stream). The receiver

@@ -3,7 +3,6 @@ package io.shardlink.rdma.path;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
 import io.shardlink.api.Peer;
-import io.shardlink.api.ShardSink;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.TransportMode;
@@ -33,16 +32,7 @@ public final class RdmaCopyThroughput {
                     new RdmaDataPathProvider());
                  ShardlinkNode b = ShardlinkNode.start(cfg("tp-b-" + mode, RdmaPathTestSupport.deviceB(), mode, chunkMib),
                          new RdmaDataPathProvider())) {
-                b.onShardCopy((peer, shard, total) -> new ShardSink() {
-                    @Override
-                    public void onChunk(long offset, ByteBuffer payload) {}
-
-                    @Override
-                    public void onComplete() {}
-
-                    @Override
-                    public void onAbort(Throwable cause) {}
-                });
+                b.onShardCopy(RdmaPathTestSupport.discardingSinks());
                 Peer p = a.connect(b.localAddress());
                 for (int i = 0; i <= repeat; i++) { // the first is warm-up
                     CopyResult r = p.copyShard(i, ByteBuffer.wrap(data), CopyProgressListener.NONE)

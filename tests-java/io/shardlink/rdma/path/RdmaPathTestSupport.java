@@ -121,6 +121,20 @@ final class RdmaPathTestSupport {
         return (byte) x;
     }
 
+    /** A sink factory that drops every chunk (throughput measurements). */
+    static ShardSinkFactory discardingSinks() {
+        return (peer, shard, total) -> new ShardSink() {
+            @Override
+            public void onChunk(long offset, ByteBuffer payload) {}
+
+            @Override
+            public void onComplete() {}
+
+            @Override
+            public void onAbort(Throwable cause) {}
+        };
+    }
+
     /**
      * Incoming copies into memory: checks every chunk arrives in order and exactly once (offset == bytes so far),
      * records chunk count and completion. {@code gate} (may be null) is awaited before each chunk once

@@ -1,0 +1,282 @@
+package io.shardlink.rdma.path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shardlink.api.CopyProgressListener;
+import io.shardlink.api.CopyResult;
+import io.shardlink.api.Peer;
+import io.shardlink.api.ReadResult;
+import io.shardlink.api.ShardlinkNode;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import io.shardlink.metrics.Direction;
+import io.shardlink.state.PeerState;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The node-wide RDMA engine on rxe: many peers share a few completion pollers (threads grow with pollers, not with
+ * peers), every poll mode carries copies and reads, and closing every node gives every verbs object back.
+ * Run in the rxe VM (ci/rxe-vm.sh); skipped elsewhere.
+ */
+@Tag("rdma")
+class RdmaEngineRdmaTest {
+    /**
+     * Peers of the busy node. 16 in CI: under the VM's emulation a node takes 4-9 s to start, so 64 nodes took
+     * 7.5 minutes just to start and connect (measured); -Dshardlink.test.enginePeers=64 runs the full size.
+     */
+    private static final int PEERS = Integer.getInteger("shardlink.test.enginePeers", 16);
+    private static final int KiB = 1024;
+    /** The node's own thread pools besides the pollers: 4 workers, 8 readers, its QUIC I/O threads (1 here). */
+    private static final int NODE_THREADS = 4 + 8 + 1;
+
+    @BeforeEach
+    void rdma() {
+        RdmaPathTestSupport.requireRdma(RdmaPathTestSupport.deviceA(), RdmaPathTestSupport.deviceB());
+    }
+
+    /** Small chunks and rings: 65 nodes share one emulated VM. */
+    private static ShardlinkConfig config(String id, String device, long budget) throws Exception {
+        return RdmaPathTestSupport.vmConfig(id, device).maxSendSize(64 * KiB).numMemoryRegions(4).qpDepth(16)
+                .pinnedMemoryBudget(budget).ioThreads(1).connectTimeout(Duration.ofSeconds(300))
+                .requestTimeout(Duration.ofSeconds(300)).idleTimeout(Duration.ofSeconds(1800)).build();
+    }
+
+    private static int serve(long volume, long needle, long offset, int length, ByteBuffer dst) {
+        for (int i = 0; i < length; i++) {
+            dst.put(RdmaPathTestSupport.blobByte(volume, needle, offset + i));
+        }
+        return length;
+    }
+
+    private static void verify(ReadResult rr, long volume, long needle, long offset, int length) {
+        assertThat(rr.transport()).isEqualTo(Transport.RDMA);
+        assertThat(rr.length()).isEqualTo(length);
+        ByteBuffer d = rr.data();
+        for (int k = 0; k < length; k++) {
+            if (d.get(d.position() + k) != RdmaPathTestSupport.blobByte(volume, needle, offset + k)) {
+                throw new AssertionError("read of needle " + needle + " differs at byte " + k);
+            }
+        }
+    }
+
+    @Test
+    void manyNodesCopyToAndReadFromOneNodeAtOnceOnAFewPollers() throws Exception {
+        Map<String, Integer> before = rdmaResources();
+        RdmaDataPathProvider hubPath = new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                RdmaEngineOptions.defaults().withPollers(2));
+        ShardlinkNode hub = RdmaPathTestSupport.start(config("hub", RdmaPathTestSupport.deviceB(), 256L << 20),
+                hubPath);
+        List<ShardlinkNode> spokes = new ArrayList<>();
+        try {
+            RdmaPathTestSupport.Sinks sinks = new RdmaPathTestSupport.Sinks();
+            hub.onShardCopy(sinks);
+            hub.blobSource(RdmaEngineRdmaTest::serve);
+            long t0 = System.nanoTime();
+            List<CompletableFuture<Peer>> connecting = new ArrayList<>();
+            for (int i = 0; i < PEERS; i++) {
+                ShardlinkNode s = RdmaPathTestSupport.start(config("spoke" + i, RdmaPathTestSupport.deviceA(),
+                        16L << 20), new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                        RdmaEngineOptions.defaults().withPollers(1)));
+                spokes.add(s);
+                connecting.add(s.connectAsync(hub.localAddress()));
+            }
+            List<Peer> peers = new ArrayList<>();
+            for (CompletableFuture<Peer> c : connecting) {
+                Peer p = c.get(600, TimeUnit.SECONDS);
+                RdmaPathTestSupport.awaitState(p, PeerState.CONNECTED, Duration.ofSeconds(120));
+                peers.add(p);
+            }
+            RdmaPathTestSupport.awaitTrue(() -> hubPath.liveEndpoints() == PEERS, Duration.ofSeconds(120),
+                    PEERS + " RDMA endpoints at the hub (" + hubPath.stats() + ")");
+            System.out.printf("%d nodes connected to the hub over RDMA in %.1f s%n", PEERS,
+                    (System.nanoTime() - t0) / 1e9);
+
+            // every node copies a shard to the hub and reads from it, all at once
+            int shard = 256 * KiB + 123;
+            List<CompletableFuture<CopyResult>> copies = new ArrayList<>();
+            List<CompletableFuture<ReadResult>> reads = new ArrayList<>();
+            List<byte[]> sent = new ArrayList<>();
+            t0 = System.nanoTime();
+            for (int i = 0; i < PEERS; i++) {
+                byte[] data = RdmaPathTestSupport.pattern(1000 + i, shard);
+                sent.add(data);
+                copies.add(peers.get(i).copyShard(i, ByteBuffer.wrap(data), CopyProgressListener.NONE));
+                for (int r = 0; r < 8; r++) {
+                    reads.add(peers.get(i).read(i, r, r * 100L, 4 * KiB));
+                }
+            }
+            int threadsUnderLoad = hub.liveThreads();
+            int pollerThreads = ShardlinkThreadFactoryView.rdmaThreads("hub");
+            for (int i = 0; i < PEERS; i++) {
+                CopyResult cr = copies.get(i).get(600, TimeUnit.SECONDS);
+                assertThat(cr.transports()).as("copy of spoke%d", i).containsExactly(Transport.RDMA);
+                RdmaPathTestSupport.Sinks.Received got = sinks.get(i);
+                assertThat(got.problems).isEmpty();
+                assertThat(got.data).isEqualTo(sent.get(i));
+                for (int r = 0; r < 8; r++) {
+                    verify(reads.get(i * 8 + r).get(600, TimeUnit.SECONDS), i, r, r * 100L, 4 * KiB);
+                }
+            }
+            threadsUnderLoad = Math.max(threadsUnderLoad, hub.liveThreads());
+            System.out.printf("%d copies of %d bytes and %d reads of 4 KiB verified in %.1f s; hub threads %d "
+                    + "(RDMA pollers %d of at most %d), hub %s%n", PEERS, shard, reads.size(),
+                    (System.nanoTime() - t0) / 1e9, threadsUnderLoad, pollerThreads, hubPath.maxPollers(),
+                    hubPath.stats());
+            assertThat(pollerThreads).isBetween(1, hubPath.maxPollers());
+            assertThat(threadsUnderLoad).as("hub threads with %d peers", PEERS)
+                    .isLessThanOrEqualTo(hubPath.maxPollers() + NODE_THREADS);
+            assertThat(hub.metrics().bytes(Transport.RDMA, Direction.RECEIVED)).isGreaterThanOrEqualTo(
+                    (long) PEERS * shard);
+            assertThat(hub.metrics().bytes(Transport.QUIC, Direction.RECEIVED)).isZero();
+            assertThat(hubPath.stats().errorCompletions()).isEmpty();
+        } finally {
+            for (ShardlinkNode s : spokes) {
+                s.close();
+            }
+            hub.close();
+        }
+        assertThat(hubPath.stats().livePollers()).isZero();
+        assertThat(hubPath.stats().liveRegions()).isZero();
+        Map<String, Integer> after = rdmaResources();
+        System.out.println("rdma resource before " + before + ", after " + after);
+        for (String kind : List.of("qp", "cq", "mr", "srq", "pd")) {
+            assertThat(after.getOrDefault(kind, 0)).as("%s count after every node closed", kind)
+                    .isEqualTo(before.getOrDefault(kind, 0));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PollMode.class)
+    void everyPollModeCarriesCopiesAndReads(PollMode mode) throws Exception {
+        RdmaEngineOptions eo = RdmaEngineOptions.defaults().withPollMode(mode).withPollers(1);
+        RdmaDataPathProvider pa = new RdmaDataPathProvider(RdmaPathOptions.defaults(), eo);
+        RdmaDataPathProvider pb = new RdmaDataPathProvider(RdmaPathOptions.defaults(), eo);
+        String tag = mode.name().toLowerCase(java.util.Locale.ROOT);
+        try (ShardlinkNode a = RdmaPathTestSupport.start(config("pm-" + tag + "-a", RdmaPathTestSupport.deviceA(),
+                64L << 20), pa);
+             ShardlinkNode b = RdmaPathTestSupport.start(config("pm-" + tag + "-b", RdmaPathTestSupport.deviceB(),
+                     64L << 20), pb)) {
+            RdmaPathTestSupport.Sinks sinks = new RdmaPathTestSupport.Sinks();
+            b.onShardCopy(sinks);
+            b.blobSource(RdmaEngineRdmaTest::serve);
+            Peer p = a.connect(b.localAddress());
+            assertThat(p.state()).isEqualTo(PeerState.CONNECTED);
+            byte[] data = RdmaPathTestSupport.pattern(7, 2 * 1024 * KiB + 5);
+            CompletableFuture<CopyResult> copy = p.copyShard(7, ByteBuffer.wrap(data), CopyProgressListener.NONE);
+            long cpu0 = cpuNanos();
+            long t0 = System.nanoTime();
+            int n = 400;
+            for (int batch = 0; batch < n / 16; batch++) {
+                List<CompletableFuture<ReadResult>> fs = new ArrayList<>();
+                for (int i = 0; i < 16; i++) {
+                    fs.add(p.read(3, batch * 16 + i, i, 4 * KiB));
+                }
+                for (int i = 0; i < 16; i++) {
+                    verify(fs.get(i).get(120, TimeUnit.SECONDS), 3, batch * 16 + i, i, 4 * KiB);
+                }
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            double cpu = (cpuNanos() - cpu0) / 1e9;
+            CopyResult cr = copy.get(300, TimeUnit.SECONDS);
+            assertThat(cr.transports()).containsExactly(Transport.RDMA);
+            assertThat(sinks.get(7).data).isEqualTo(data);
+            System.out.printf("poll mode %s: %d reads of 4 KiB (16 in flight, beside a 2 MiB copy) in %.2f s, "
+                    + "process CPU %.2f s (%.1f CPU s per 10,000 reads); A %s%n", mode, n, secs, cpu,
+                    cpu * 10_000 / n, pa.stats());
+            assertThat(a.metrics().bytes(Transport.QUIC, Direction.RECEIVED)).isZero();
+            assertThat(pa.stats().inlineSends() + pb.stats().inlineSends()).as("small frames sent inline")
+                    .isPositive();
+            assertThat(pa.maxPollers()).isEqualTo(1);
+        }
+        assertThat(pa.stats().livePollers()).isZero();
+        assertThat(pb.stats().livePollers()).isZero();
+    }
+
+    @Test
+    void aQuickBlobSourceIsServedOnThePollerWhenAsked() throws Exception {
+        RdmaDataPathProvider pa = new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                RdmaEngineOptions.defaults().withPollers(1));
+        RdmaDataPathProvider pb = new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                RdmaEngineOptions.defaults().withPollers(1).withReadsOnPoller(true));
+        java.util.Set<String> servedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (ShardlinkNode a = RdmaPathTestSupport.start(config("rop-a", RdmaPathTestSupport.deviceA(), 64L << 20), pa);
+             ShardlinkNode b = RdmaPathTestSupport.start(config("rop-b", RdmaPathTestSupport.deviceB(), 64L << 20),
+                     pb)) {
+            b.blobSource((v, n, off, len, dst) -> {
+                servedOn.add(Thread.currentThread().getName().replaceAll("-\\d+$", ""));
+                return serve(v, n, off, len, dst);
+            });
+            Peer p = a.connect(b.localAddress());
+            assertThat(p.state()).isEqualTo(PeerState.CONNECTED);
+            for (int batch = 0; batch < 10; batch++) {
+                List<CompletableFuture<ReadResult>> fs = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    fs.add(p.read(5, batch * 10 + i, i, 4 * KiB));
+                }
+                for (int i = 0; i < 10; i++) {
+                    verify(fs.get(i).get(120, TimeUnit.SECONDS), 5, batch * 10 + i, i, 4 * KiB);
+                }
+            }
+            System.out.println("reads served on " + servedOn + "; B " + pb.stats());
+            assertThat(servedOn).contains("shardlink-rop-b-rdma");
+        }
+    }
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Verbs objects of every device, summed by kind, from {@code rdma resource show}. */
+    static Map<String, Integer> rdmaResources() throws Exception {
+        Process p = new ProcessBuilder("rdma", "resource", "show").redirectErrorStream(true).start();
+        Map<String, Integer> sum = new TreeMap<>();
+        StringBuilder all = new StringBuilder();
+        Pattern kv = Pattern.compile("\\b(pd|cq|qp|cm_id|mr|ctx|srq)\\s+(\\d+)");
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                all.append(line).append('\n');
+                Matcher m = kv.matcher(line);
+                while (m.find()) {
+                    sum.merge(m.group(1), Integer.parseInt(m.group(2)), Integer::sum);
+                }
+            }
+        }
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("rdma resource show: %s", all).isZero();
+        assertThat(sum).as("rdma resource show: %s", all).containsKeys("qp", "cq", "mr");
+        return sum;
+    }
+
+    /** Counts a node's RDMA poller threads by name. */
+    static final class ShardlinkThreadFactoryView {
+        static int rdmaThreads(String node) {
+            String prefix = io.shardlink.concurrent.ShardlinkThreadFactory.PREFIX + node + "-rdma-";
+            int n = 0;
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.isAlive() && t.getName().startsWith(prefix)) {
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
+}
