@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # native shim and its tests
-  cmake make gcc pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
+  cmake make gcc clang pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
   # the rxe VM (ci/rxe-vm.sh)
   qemu-system-x86 busybox-static kmod cpio iproute2
   # Java side

@@ -29,16 +29,23 @@ fi
 MVN=(mvn -B -ntp -e)
 
 stage "native build: plain (build/) and sanitized (build-asan/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJAVA_HOME="$JAVA_HOME" >"$REPORTS/cmake-plain.log" 2>&1 \
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDLINK_WERROR=ON -DJAVA_HOME="$JAVA_HOME" >"$REPORTS/cmake-plain.log" 2>&1 \
   && cmake --build build -j2 >>"$REPORTS/cmake-plain.log" 2>&1 \
   || { tail -50 "$REPORTS/cmake-plain.log"; failed_stage=1; echo "native build failed"; }
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSHARDLINK_SANITIZE=ON -DSHARDLINK_BUILD_JNI=OFF >"$REPORTS/cmake-asan.log" 2>&1 \
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSHARDLINK_WERROR=ON -DSHARDLINK_SANITIZE=ON -DSHARDLINK_BUILD_JNI=OFF >"$REPORTS/cmake-asan.log" 2>&1 \
   && cmake --build build-asan -j2 >>"$REPORTS/cmake-asan.log" 2>&1 \
   || { tail -50 "$REPORTS/cmake-asan.log"; failed_stage=1; echo "sanitized native build failed"; }
 
 stage "native tests on the host (device tests skip: no RDMA in this kernel)"
 (cd build && ctest --output-on-failure --no-tests=error --output-junit "$REPORTS/host-native.xml")
 count host-native "$LEDGER" --min 1 "$REPORTS/host-native.xml"
+
+# --- BEGIN native-builds (issue 10): what users build (Release) and a second compiler, -Werror on each
+stage "native builds: GCC Release and Clang Release (-Werror), host native tests on each"
+bash ci/native-builds.sh --reports "$REPORTS" gcc:Release clang:Release || failed_stage=1
+count gcc-release "$LEDGER" --min 1 "$REPORTS/native-gcc-release.xml"
+count clang-release "$LEDGER" --min 1 "$REPORTS/native-clang-release.xml"
+# --- END native-builds
 
 stage "Java build and tests on the host (QUIC; RDMA reported UNAVAILABLE)"
 "${MVN[@]}" verify >"$REPORTS/maven-host.log" 2>&1
