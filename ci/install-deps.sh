@@ -12,6 +12,9 @@ PACKAGES=(
   openjdk-17-jdk-headless maven
   # result counting in ci/test.sh
   python3
+  # promtool (ci/smoke-cli.sh lints serve's /metrics). Debian ships it only in the server package: on a
+  # systemd machine this also starts a Prometheus on :9090 (systemctl disable --now prometheus if unwanted)
+  prometheus
 )
 
 missing=()
