@@ -58,6 +58,14 @@ fi
 "${MVN[@]}" -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt \
   >"$REPORTS/maven-classpath.log" 2>&1 || { cat "$REPORTS/maven-classpath.log"; failed_stage=1; }
 
+# --- BEGIN consumer (issue 10): the published Maven artifact, used by a separate project as a server's build would
+stage "Maven artifact: mvn install; examples/consumer builds against it, copies + reads (QUIC on this host)"
+bash ci/consumer.sh --build >"$REPORTS/consumer-build.log" 2>&1 \
+  || { tail -40 "$REPORTS/consumer-build.log"; echo "consumer build failed"; failed_stage=1; }
+bash ci/consumer.sh --expect QUIC --junit "$REPORTS/consumer-host.xml" 2>&1 | tee "$REPORTS/consumer-host.log" | grep '^consumer:'
+count host-consumer "$LEDGER" --min 1 "$REPORTS/consumer-host.xml"
+# --- END consumer
+
 stage "CLI smoke on the host: every subcommand through bin/shardlink (serve + copy + read in two processes)"
 bash ci/smoke-cli.sh 2>&1 | tee "$REPORTS/smoke-cli.log"
 smoke_rc=${PIPESTATUS[0]}
@@ -78,6 +86,7 @@ else
   count vm-native-asan "$LEDGER" --no-skips --min 8 "$REPORTS/vm/native-asan.xml"
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
   count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
+  count vm-consumer "$LEDGER" --no-skips --min 1 "$REPORTS/vm/consumer.xml" # issue 10: examples/consumer over RDMA
   # the stage's own exit status counts too: a crash after the reports were written is a failure
   [ $vm_rc -eq 0 ] || failed_stage=1
 fi

@@ -28,7 +28,7 @@ public final class WorkRequestBatch {
     public static final int FLAG_FENCE = Layout.WR_FENCE;
     /** {@code SL_WR_SOLICITED}: ask the receiver's CQ for a solicited event. */
     public static final int FLAG_SOLICITED = Layout.WR_SOLICITED;
-    /** {@code SL_WR_INLINE}: copy the payload into the WQE (total <= the QP's max inline). */
+    /** {@code SL_WR_INLINE}: copy the payload into the WQE (total {@literal <=} the QP's max inline). */
     public static final int FLAG_INLINE = Layout.WR_INLINE;
 
     private final ByteBuffer buffer;
