@@ -5,13 +5,16 @@ set -euo pipefail
 
 PACKAGES=(
   # native shim and its tests
-  cmake make gcc pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
+  cmake make gcc clang pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
   # the rxe VM (ci/rxe-vm.sh)
   qemu-system-x86 busybox-static kmod cpio iproute2
   # Java side
   openjdk-17-jdk-headless maven
   # result counting in ci/test.sh
   python3
+  # promtool (ci/smoke-cli.sh lints serve's /metrics). Debian ships it only in the server package: on a
+  # systemd machine this also starts a Prometheus on :9090 (systemctl disable --now prometheus if unwanted)
+  prometheus
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci/smoke-cli.sh - smoke test of every bin/shardlink subcommand, through the launcher, on this host:
 #   probe; demo --size 32m; certs; bench --json (small, each line parsed by python3); serve in the
-#   background + copy + read from a second process + /health and /metrics over HTTP; clean stop (SIGTERM,
+#   background + copy + read from a second process + /health and /metrics over HTTP (promtool check metrics
+#   must not complain); clean stop (SIGTERM,
 #   exit 0). Exits non-zero on the first failure. Builds the jar first if needed (bin/shardlink does).
 # Prints "N passed, N failed" at the end.
 set -uo pipefail
@@ -124,6 +125,15 @@ assert samples['shardlink_completions_total{status="ok"}'] >= 2, samples
 assert 'shardlink_read_latency_seconds_bucket{le="+Inf"}' in samples
 PY
 ok "/health 200 ok, /metrics parsed"
+
+# /metrics passes promtool's lint: any complaint fails (issue 10; Debian package prometheus, from ci/install-deps.sh)
+command -v promtool >/dev/null 2>&1 || fail "promtool not found: install the Debian package prometheus (ci/install-deps.sh)"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=10).read().decode())' \
+  "$HTTP" >"$WORK/metrics.txt" || fail "/metrics fetch for promtool"
+if ! promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1 || [ -s "$WORK/promtool.out" ]; then
+  cat "$WORK/promtool.out"; fail "promtool check metrics complained about /metrics"
+fi
+ok "promtool check metrics: no complaint ($(grep -c '^# TYPE' "$WORK/metrics.txt") families)"
 
 kill -TERM "$SERVE_PID"
 if wait "$SERVE_PID"; then rc=0; else rc=$?; fi

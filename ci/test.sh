@@ -29,16 +29,23 @@ fi
 MVN=(mvn -B -ntp -e)
 
 stage "native build: plain (build/) and sanitized (build-asan/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJAVA_HOME="$JAVA_HOME" >"$REPORTS/cmake-plain.log" 2>&1 \
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDLINK_WERROR=ON -DJAVA_HOME="$JAVA_HOME" >"$REPORTS/cmake-plain.log" 2>&1 \
   && cmake --build build -j2 >>"$REPORTS/cmake-plain.log" 2>&1 \
   || { tail -50 "$REPORTS/cmake-plain.log"; failed_stage=1; echo "native build failed"; }
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSHARDLINK_SANITIZE=ON -DSHARDLINK_BUILD_JNI=OFF >"$REPORTS/cmake-asan.log" 2>&1 \
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSHARDLINK_WERROR=ON -DSHARDLINK_SANITIZE=ON -DSHARDLINK_BUILD_JNI=OFF >"$REPORTS/cmake-asan.log" 2>&1 \
   && cmake --build build-asan -j2 >>"$REPORTS/cmake-asan.log" 2>&1 \
   || { tail -50 "$REPORTS/cmake-asan.log"; failed_stage=1; echo "sanitized native build failed"; }
 
 stage "native tests on the host (device tests skip: no RDMA in this kernel)"
 (cd build && ctest --output-on-failure --no-tests=error --output-junit "$REPORTS/host-native.xml")
 count host-native "$LEDGER" --min 1 "$REPORTS/host-native.xml"
+
+# --- BEGIN native-builds (issue 10): what users build (Release) and a second compiler, -Werror on each
+stage "native builds: GCC Release and Clang Release (-Werror), host native tests on each"
+bash ci/native-builds.sh --reports "$REPORTS" gcc:Release clang:Release || failed_stage=1
+count gcc-release "$LEDGER" --min 1 "$REPORTS/native-gcc-release.xml"
+count clang-release "$LEDGER" --min 1 "$REPORTS/native-clang-release.xml"
+# --- END native-builds
 
 stage "Java build and tests on the host (QUIC; RDMA reported UNAVAILABLE)"
 "${MVN[@]}" verify >"$REPORTS/maven-host.log" 2>&1
@@ -50,6 +57,14 @@ if [ $mvn_rc -ne 0 ]; then
 fi
 "${MVN[@]}" -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt \
   >"$REPORTS/maven-classpath.log" 2>&1 || { cat "$REPORTS/maven-classpath.log"; failed_stage=1; }
+
+# --- BEGIN consumer (issue 10): the published Maven artifact, used by a separate project as a server's build would
+stage "Maven artifact: mvn install; examples/consumer builds against it, copies + reads (QUIC on this host)"
+bash ci/consumer.sh --build >"$REPORTS/consumer-build.log" 2>&1 \
+  || { tail -40 "$REPORTS/consumer-build.log"; echo "consumer build failed"; failed_stage=1; }
+bash ci/consumer.sh --expect QUIC --junit "$REPORTS/consumer-host.xml" 2>&1 | tee "$REPORTS/consumer-host.log" | grep '^consumer:'
+count host-consumer "$LEDGER" --min 1 "$REPORTS/consumer-host.xml"
+# --- END consumer
 
 stage "CLI smoke on the host: every subcommand through bin/shardlink (serve + copy + read in two processes)"
 bash ci/smoke-cli.sh 2>&1 | tee "$REPORTS/smoke-cli.log"
@@ -71,6 +86,7 @@ else
   count vm-native-asan "$LEDGER" --no-skips --min 12 "$REPORTS/vm/native-asan.xml"
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
   count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
+  count vm-consumer "$LEDGER" --no-skips --min 1 "$REPORTS/vm/consumer.xml" # issue 10: examples/consumer over RDMA
   # the stage's own exit status counts too: a crash after the reports were written is a failure
   [ $vm_rc -eq 0 ] || failed_stage=1
 fi

@@ -54,4 +54,16 @@ else
   printf '<testsuite name="vm-cli"><testcase classname="vm-cli" name="probe reports RDMA usable"><failure message="probe exit %s or no RDMA usable line"/></testcase></testsuite>\n' "$probe_rc" >"$out/cli.xml"
   rc=1
 fi
+# --- BEGIN consumer (issue 10): the published artifact, run as a user's project runs it (java -cp from its own
+# dependency list, no -Dshardlink.native.path), must move its copy and read over RDMA here
+if [ -f examples/consumer/target/classpath.txt ]; then
+  echo "vm-stage: examples/consumer over RDMA (${SHARDLINK_RXE_A:-rxea} -> ${SHARDLINK_RXE_B:-rxeb})"
+  SHARDLINK_CONSUMER_JAVA_OPTS="-XX:+UseSerialGC -XX:TieredStopAtLevel=1" bash ci/consumer.sh --expect RDMA \
+    --devices "${SHARDLINK_RXE_A:-rxea},${SHARDLINK_RXE_B:-rxeb}" --connect-timeout 120 --junit "$out/consumer.xml" || rc=1
+else
+  echo "vm-stage: examples/consumer is not built (ci/consumer.sh --build on the host)" >&2
+  printf '<testsuite name="consumer"><testcase classname="consumer" name="consumer over RDMA"><failure message="not built"/></testcase></testsuite>\n' >"$out/consumer.xml"
+  rc=1
+fi
+# --- END consumer
 exit $rc

@@ -499,7 +499,9 @@ int sl_qp_connect(sl_handle h, const uint8_t *peer_blob, size_t len, const sl_co
     struct ibv_port_attr pa;
     sl_connect_opts opts;
     sl_endpoint peer;
-    uint32_t state;
+    /* Set by query_state on success; initialised anyway: sl_fail_verbs (another file) never returns SL_OK,
+     * but GCC at -O3 cannot see that and warns (-Wmaybe-uninitialized). */
+    uint32_t state = SL_QP_RESET;
     sl_qp *qp;
     int rc;
 

@@ -40,6 +40,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     TlsOptions tls = new TlsOptions();
 
+    /** --device is the sending node's; the receiving one (in-process) takes --server-device. */
+    @Mixin
+    ConnectOptions connectOptions = new ConnectOptions();
+
     @Option(names = "--size", paramLabel = "BYTES", defaultValue = "256m", converter = Units.SizeConverter.class,
             description = "Shard size per copy (default ${DEFAULT-VALUE}, held in memory: at most 1g).")
     long size = 256L << 20;
@@ -67,27 +71,13 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Shard id used with --connect (stored there as DIR/shard-ID; default ${DEFAULT-VALUE}).")
     long shard = 900000001L;
 
-    @Option(names = "--device", paramLabel = "NAME", defaultValue = "auto", description = "RDMA device of the sending node.")
-    String device = "auto";
-
     @Option(names = "--server-device", paramLabel = "NAME", defaultValue = "auto",
             description = "RDMA device of the receiving node (in-process only), e.g. rxeb with --device rxea.")
     String serverDevice = "auto";
 
-    @Option(names = "--gid-index", paramLabel = "N", defaultValue = "0", description = "RDMA GID index (default 0).")
-    int gidIndex;
-
-    @Option(names = "--udp-payload", paramLabel = "BYTES", defaultValue = "0", converter = Units.IntSizeConverter.class,
-            description = "QUIC UDP payload; 0 = from the MTU (16 KiB on loopback).")
-    int udpPayload;
-
     @Option(names = "--chunk-size", paramLabel = "BYTES", converter = Units.IntSizeConverter.class,
             description = "Chunk (frame payload) size = the node's maxSendSize (default 4m); --read-size must fit.")
     Integer chunkSize;
-
-    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "Bound on connecting (QUIC + TLS + RDMA bring-up), seconds (default 10).")
-    int connectTimeoutSeconds = 10;
 
     @Option(names = "--no-warmup", negatable = false, description = "Skip the unmeasured warm-up copy and reads.")
     boolean noWarmup;
@@ -121,7 +111,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (TransportMode m : modes) {
             boolean explicit = !transport.equalsIgnoreCase("all");
             if (m == TransportMode.RDMA_ONLY && connect == null) {
-                var a = RdmaStatus.hostAvailability(device, 1);
+                var a = RdmaStatus.hostAvailability(connectOptions.device, 1);
                 if (a == null || !a.available()) {
                     String why = a == null ? "the RDMA probe failed" : a.reason();
                     if (explicit) {
@@ -181,23 +171,20 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private ShardlinkConfig.Builder base(TransportMode m, String dev) {
-        ShardlinkConfig.Builder b = ShardlinkConfig.builder().transportMode(m).device(dev).gidIndex(gidIndex)
-                .quicUdpPayloadSize(udpPayload)
-                .connectTimeout(java.time.Duration.ofSeconds(Math.max(1, connectTimeoutSeconds)))
-                .requestTimeout(java.time.Duration.ofSeconds(Math.max(30, connectTimeoutSeconds)));
+        ShardlinkConfig.Builder b = connectOptions.apply(ShardlinkConfig.builder()).transportMode(m).device(dev);
         return chunkSize != null ? b.maxSendSize(chunkSize) : b;
     }
 
     private List<BenchResult> runCase(TransportMode m, PrintWriter err) throws Exception {
         Transport expected = m == TransportMode.RDMA_ONLY ? Transport.RDMA : Transport.QUIC;
         if (connect != null) {
-            try (ClientNode c = ClientNode.connect("bench", connect, tls.apply(base(m, device)))) {
+            try (ClientNode c = ClientNode.connect("bench", connect, tls.apply(base(m, connectOptions.device)))) {
                 checkPath(c.node, c.peer, expected);
                 return measure(c.peer, expected, true);
             }
         }
         try (Pki.Ephemeral id = new Pki.Ephemeral("shardlink-bench-tls");
-             ShardlinkNode sender = ShardlinkNode.start(base(m, device).nodeId("bench-sender")
+             ShardlinkNode sender = ShardlinkNode.start(base(m, connectOptions.device).nodeId("bench-sender")
                      .keyPem(id.cert, id.key).trustCertsPem(id.trust).build());
              ShardlinkNode receiver = ShardlinkNode.start(base(m, serverDevice).nodeId("bench-receiver")
                      .keyPem(id.cert, id.key).trustCertsPem(id.trust).build())) {

@@ -3,10 +3,11 @@ package io.shardlink.cli;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.TransportMode;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
-/** Transport options shared by the commands that start a node. */
+/** What a node started by the CLI uses: the transport mode and {@link ConnectOptions} (a picocli mixin). */
 public final class NodeOptions {
     @Option(names = "--transport", paramLabel = "auto|rdma|quic", defaultValue = "auto",
             converter = ModeConverter.class,
@@ -14,26 +15,11 @@ public final class NodeOptions {
                     + "without it), quic (never RDMA). Default: ${DEFAULT-VALUE}.")
     TransportMode mode = TransportMode.AUTO;
 
-    @Option(names = "--device", paramLabel = "NAME", defaultValue = "auto",
-            description = "RDMA device (e.g. mlx5_0, rxe0; 'auto': the first with an ACTIVE port).")
-    String device = "auto";
-
-    @Option(names = "--gid-index", paramLabel = "N", defaultValue = "0", description = "RDMA GID index (default 0).")
-    int gidIndex;
-
-    @Option(names = "--udp-payload", paramLabel = "BYTES", defaultValue = "0", converter = Units.IntSizeConverter.class,
-            description = "QUIC UDP payload size; 0 = from the interface MTU (1350, or 16 KiB on loopback).")
-    int udpPayload;
-
-    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "Bound on connecting to a peer (QUIC + TLS + RDMA bring-up), seconds (default 10; "
-                    + "raise it under emulation).")
-    int connectTimeoutSeconds = 10;
+    @Mixin
+    ConnectOptions connect = new ConnectOptions();
 
     ShardlinkConfig.Builder apply(ShardlinkConfig.Builder b) {
-        return b.transportMode(mode).device(device).gidIndex(gidIndex).quicUdpPayloadSize(udpPayload)
-                .connectTimeout(java.time.Duration.ofSeconds(Math.max(1, connectTimeoutSeconds)))
-                .requestTimeout(java.time.Duration.ofSeconds(Math.max(30, connectTimeoutSeconds)));
+        return connect.apply(b).transportMode(mode);
     }
 
     static String modeName(TransportMode m) {

@@ -44,7 +44,7 @@ final class Prometheus {
             sb.append("shardlink_completions_total{status=\"").append(lc(s)).append("\"} ").append(m.completions(s))
                     .append('\n');
         }
-        header(sb, "shardlink_fallbacks_total", "counter", "Moves from RDMA to QUIC, by cause.");
+        header(sb, "shardlink_fallbacks_total", "counter", "Moves from RDMA to QUIC.");
         sb.append("shardlink_fallbacks_total ").append(m.totalFallbacks()).append('\n');
         header(sb, "shardlink_fallbacks_by_cause_total", "counter", "Moves from RDMA to QUIC, by cause.");
         for (Map.Entry<String, Long> e : m.fallbacks().entrySet()) {
@@ -61,6 +61,7 @@ final class Prometheus {
                     .append(esc(Units.hostPort(p.remoteAddress()))).append("\",state=\"").append(lc(p.state()))
                     .append("\"} 1\n");
         }
+        peerCounters(sb, peers);
         LatencyHistogram.Snapshot h = m.readLatency();
         header(sb, "shardlink_read_latency_seconds", "histogram", "Blob read latency (log2 buckets).");
         long[] b = h.buckets();
@@ -79,6 +80,43 @@ final class Prometheus {
                 .append(String.format(Locale.ROOT, "%.9f", h.meanNanos() * h.count() / 1e9)).append('\n');
         sb.append("shardlink_read_latency_seconds_count ").append(h.count()).append('\n');
         return sb.toString();
+    }
+
+    /** Each peer's own counters, labelled peer and address (a peer's counts are also in the node's). */
+    private static void peerCounters(StringBuilder sb, List<Peer> peers) {
+        MetricsSnapshot[] ms = new MetricsSnapshot[peers.size()];
+        String[] labels = new String[peers.size()];
+        for (int i = 0; i < ms.length; i++) {
+            Peer p = peers.get(i);
+            ms[i] = p.metrics();
+            labels[i] = "peer=\"" + esc(p.nodeId()) + "\",address=\"" + esc(Units.hostPort(p.remoteAddress())) + "\"";
+        }
+        header(sb, "shardlink_peer_bytes_total", "counter", "Payload bytes moved with one peer, by transport and direction.");
+        for (int i = 0; i < ms.length; i++) {
+            for (Transport t : Transport.values()) {
+                for (Direction d : Direction.values()) {
+                    sb.append("shardlink_peer_bytes_total{").append(labels[i]).append(",transport=\"").append(lc(t))
+                            .append("\",direction=\"").append(lc(d)).append("\"} ").append(ms[i].bytes(t, d)).append('\n');
+                }
+            }
+        }
+        header(sb, "shardlink_peer_operations_total", "counter",
+                "Data operations with one peer, by transport and direction.");
+        for (int i = 0; i < ms.length; i++) {
+            for (Transport t : Transport.values()) {
+                for (Direction d : Direction.values()) {
+                    sb.append("shardlink_peer_operations_total{").append(labels[i]).append(",transport=\"").append(lc(t))
+                            .append("\",direction=\"").append(lc(d)).append("\"} ").append(ms[i].ops(t, d)).append('\n');
+                }
+            }
+        }
+        header(sb, "shardlink_peer_completions_total", "counter", "Copies and reads with one peer ended, by status.");
+        for (int i = 0; i < ms.length; i++) {
+            for (CompletionStatus s : CompletionStatus.values()) {
+                sb.append("shardlink_peer_completions_total{").append(labels[i]).append(",status=\"").append(lc(s))
+                        .append("\"} ").append(ms[i].completions(s)).append('\n');
+            }
+        }
     }
 
     private static void header(StringBuilder sb, String name, String type, String help) {

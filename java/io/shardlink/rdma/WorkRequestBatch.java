@@ -30,7 +30,7 @@ public final class WorkRequestBatch {
     /** {@code SL_WR_SOLICITED}: ask the receiver's CQ for a solicited event. */
     public static final int FLAG_SOLICITED = Layout.WR_SOLICITED;
     /**
-     * {@code SL_WR_INLINE}: copy the payload into the WQE at post time (total <=
+     * {@code SL_WR_INLINE}: copy the payload into the WQE at post time (total {@literal <=}
      * {@link QueuePair#maxInline()}); the memory may be reused as soon as post returns.
      */
     public static final int FLAG_INLINE = Layout.WR_INLINE;
