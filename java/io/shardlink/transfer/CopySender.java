@@ -43,7 +43,7 @@ public final class CopySender implements Runnable {
     private final long transferId;
     private final long shardId;
     private final ChunkSource source;
-    private final CopyProgressListener progress;
+    private final ProgressNotifier progress;
     private final CompletableFuture<CopyResult> future = new CompletableFuture<>();
     private final long total;
 
@@ -73,7 +73,7 @@ public final class CopySender implements Runnable {
         this.shardId = shardId;
         this.source = source;
         this.total = source.length();
-        this.progress = progress == null ? CopyProgressListener.NONE : progress;
+        this.progress = new ProgressNotifier(progress, this::what);
     }
 
     public CompletableFuture<CopyResult> future() {
@@ -395,12 +395,7 @@ public final class CopySender implements Runnable {
             } finally {
                 lock.unlock();
             }
-            try {
-                progress.onProgress(a, total, t);
-            } catch (RuntimeException e) {
-                System.getLogger(CopySender.class.getName()).log(System.Logger.Level.WARNING,
-                        "progress listener threw", e);
-            }
+            progress.onProgress(a, total, t);
         }
 
         @Override
