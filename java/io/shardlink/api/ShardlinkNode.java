@@ -196,6 +196,13 @@ public final class ShardlinkNode implements AutoCloseable {
                         return p;
                     }
                     Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    if (c instanceof TimeoutException) {
+                        // orTimeout's exception has no message: say which step did not finish, and when
+                        c = new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": timed out "
+                                + "after " + config.connectTimeout().toMillis() + " ms (connectTimeout) " + (holder[0] == null
+                                ? "waiting for the QUIC handshake: nothing answers there, or not a shardlink node"
+                                : "waiting for the peer's HELLO after the QUIC handshake"), c);
+                    }
                     if (holder[0] != null) {
                         holder[0].closeWith(c);
                     }
