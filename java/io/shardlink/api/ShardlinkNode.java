@@ -2,6 +2,7 @@ package io.shardlink.api;
 
 import io.shardlink.buffer.BufferRegistrar;
 import io.shardlink.buffer.DirectBufferPool;
+import io.shardlink.concurrent.NodeThreads;
 import io.shardlink.concurrent.ShardlinkThreadFactory;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.TransportMode;
@@ -22,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -55,6 +57,8 @@ public final class ShardlinkNode implements AutoCloseable {
     private final Set<PeerSession> sessions = ConcurrentHashMap.newKeySet();
     private final CopyOnWriteArrayList<PeerStateListener> stateListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final NodeThreads threads;
+    private final CountDownLatch closeDone = new CountDownLatch(1);
     private final InetSocketAddress localAddress;
     private volatile ShardSinkFactory sinkFactory;
     private volatile BlobSource blobSource;
@@ -62,6 +66,7 @@ public final class ShardlinkNode implements AutoCloseable {
     private ShardlinkNode(ShardlinkConfig config, DataPathProvider provider, String providerError) {
         this.config = config;
         this.metrics = new TransportMetrics(config.nodeId());
+        this.threads = new NodeThreads(config.nodeId());
         String reason;
         if (config.transportMode() == TransportMode.QUIC_ONLY) {
             reason = "transport mode is QUIC_ONLY";
@@ -84,15 +89,15 @@ public final class ShardlinkNode implements AutoCloseable {
         this.pool = new DirectBufferPool(config.nodeId() + "-chunks", config.maxSendSize(), config.pinnedBufferCount(),
                 registrar);
         this.workers = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "worker"));
+                threads.factory("worker"));
         this.workers.allowCoreThreadTimeOut(true);
         // blob reads get their own threads: a slow BlobSource must not hold up incoming copies (and vice versa)
         this.readers = new ThreadPoolExecutor(8, 8, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "reader"));
+                threads.factory("reader"));
         this.readers.allowCoreThreadTimeOut(true);
         this.copies = new ThreadPoolExecutor(0, 1024, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "copy"));
-        this.quic = new QuicTransport(config, new ShardlinkThreadFactory(config.nodeId(), "io"), this::accept);
+                threads.factory("copy"));
+        this.quic = new QuicTransport(config, threads.factory("io"), this::accept);
         InetSocketAddress bound;
         try {
             bound = quic.bind();
@@ -297,8 +302,32 @@ public final class ShardlinkNode implements AutoCloseable {
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            // closing already (another thread, a shutdown hook): return when that close has finished, unless
+            // called from one of the node's own threads (it would wait for itself)
+            if (!threads.isNodeThread()) {
+                try {
+                    closeDone.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return;
         }
+        try {
+            closeOnce();
+        } finally {
+            // executors and event loop groups report termination from inside their last thread: wait for the
+            // threads themselves
+            List<String> alive = threads.awaitEnded(10, TimeUnit.SECONDS);
+            if (!alive.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "node " + nodeId() + " closed, but these of its threads have "
+                        + "not ended within 10 s (blocked in a sink or blob source that ignores interrupts?): " + alive);
+            }
+            closeDone.countDown();
+        }
+    }
+
+    private void closeOnce() {
         ShardlinkClosedException cause = new ShardlinkClosedException("node " + nodeId() + " closed");
         for (PeerSession s : new ArrayList<>(sessions)) {
             s.closeWith(cause);
