@@ -149,9 +149,11 @@ public final class CopySender implements Runnable {
                 ctx.pathFailed(path, cause);
                 DataPath fallback = ctx.fallbackPath();
                 if (fallback == null || fallback == path || !fallback.isOpen()) {
-                    throw new ShardlinkException(what() + " failed on its " + path.transport() + " path: " + cause
-                            + (fallback == null ? "; the transport mode allows no fallback"
-                            : "; no other path is left"), cause);
+                    String msg = what() + " failed on its " + path.transport() + " path: " + cause
+                            + (fallback == null ? "; the transport mode allows no fallback" : "; no other path is left");
+                    // the receiving node closed (its stream reset said so): a close, like the connection's own
+                    throw cause instanceof ShardlinkClosedException ? new ShardlinkClosedException(msg, cause)
+                            : new ShardlinkException(msg, cause);
                 }
                 fallbackCauses.add(String.valueOf(cause));
                 // one fallback per copy that moves (PeerContext.pathFailed only fails the peer)
@@ -285,6 +287,10 @@ public final class CopySender implements Runnable {
             long deadline = System.nanoTime() + timeout;
             while (true) {
                 checkAborted();
+                if (rejected != null && rejected.code() == io.shardlink.wire.ErrorCode.SHUTTING_DOWN) {
+                    throw new ShardlinkClosedException(what() + ": " + ctx.peerNodeId() + " is closing ["
+                            + rejected.code() + "]: " + rejected.getMessage(), rejected);
+                }
                 if (rejected != null) {
                     throw new ShardlinkException(what() + ": rejected by " + ctx.peerNodeId() + " ["
                             + rejected.code() + "]: " + rejected.getMessage(), rejected.code(), rejected);
