@@ -53,6 +53,8 @@ public final class CopySender implements Runnable {
     private int generation;
     private long acked;
     private int credits;
+    /** ACKs heard on the current channel: any ACK, even one that moves nothing, shows the receiver is alive. */
+    private long heard;
     private boolean done;
     private Throwable pathFailure;
     private FrameException rejected;
@@ -284,6 +286,7 @@ public final class CopySender implements Runnable {
         lock.lock();
         try {
             long lastAcked = acked;
+            long lastHeard = heard;
             long deadline = System.nanoTime() + timeout;
             while (true) {
                 checkAborted();
@@ -301,8 +304,9 @@ public final class CopySender implements Runnable {
                 if (cond.ok()) {
                     return true;
                 }
-                if (acked != lastAcked) {
+                if (acked != lastAcked || heard != lastHeard) {
                     lastAcked = acked;
+                    lastHeard = heard;
                     deadline = System.nanoTime() + timeout;
                 }
                 long left = deadline - System.nanoTime();
@@ -384,6 +388,10 @@ public final class CopySender implements Runnable {
             Transport t;
             lock.lock();
             try {
+                if (gen == generation) {
+                    heard++;
+                    changed.signalAll();
+                }
                 if (gen != generation || nextExpected <= acked) {
                     if (gen == generation && newCredits > 0) {
                         credits = Math.min(ctx.window(), newCredits);
