@@ -4,6 +4,7 @@ import io.shardlink.buffer.BufferRegistrar;
 import io.shardlink.buffer.DirectBufferPool;
 import io.shardlink.concurrent.NodeThreads;
 import io.shardlink.concurrent.ShardlinkThreadFactory;
+import io.shardlink.config.DirectMemoryCheck;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.TransportMode;
 import io.shardlink.metrics.MetricsSnapshot;
@@ -63,7 +64,8 @@ public final class ShardlinkNode implements AutoCloseable {
     private volatile ShardSinkFactory sinkFactory;
     private volatile BlobSource blobSource;
 
-    private ShardlinkNode(ShardlinkConfig config, DataPathProvider provider, String providerError) {
+    private ShardlinkNode(ShardlinkConfig requested, DataPathProvider provider, String providerError) {
+        ShardlinkConfig config = fitDirectMemory(requested);
         this.config = config;
         this.metrics = new TransportMetrics(config.nodeId());
         this.threads = new NodeThreads(config.nodeId());
@@ -110,6 +112,23 @@ public final class ShardlinkNode implements AutoCloseable {
         this.localAddress = bound;
     }
 
+    /**
+     * The config to run with: the pinned-memory budget sized down to the JVM's direct memory limit (with a
+     * WARNING), or a refusal naming both numbers and the flag to raise (see {@link DirectMemoryCheck}).
+     */
+    private static ShardlinkConfig fitDirectMemory(ShardlinkConfig requested) {
+        DirectMemoryCheck.Result r;
+        try {
+            r = DirectMemoryCheck.fit(requested, DirectMemoryCheck.jvmLimit());
+        } catch (IllegalStateException e) {
+            throw new ShardlinkException(e.getMessage(), e);
+        }
+        if (r.warning() != null) {
+            LOG.log(System.Logger.Level.WARNING, r.warning());
+        }
+        return r.config();
+    }
+
     /** Starts a node with the RDMA provider found by {@link ServiceLoader} (none: peers are UNAVAILABLE). */
     public static ShardlinkNode start(ShardlinkConfig config) {
         if (config.transportMode() == TransportMode.QUIC_ONLY) {
@@ -128,6 +147,7 @@ public final class ShardlinkNode implements AutoCloseable {
         return new ShardlinkNode(config, provider, null);
     }
 
+    /** The config the node runs with (its pinned-memory budget may have been sized down to the JVM's limit). */
     public ShardlinkConfig config() {
         return config;
     }
