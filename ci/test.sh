@@ -47,6 +47,13 @@ count gcc-release "$LEDGER" --min 1 "$REPORTS/native-gcc-release.xml"
 count clang-release "$LEDGER" --min 1 "$REPORTS/native-clang-release.xml"
 # --- END native-builds
 
+# BEGIN issue-11 decoder fuzzing (host-safe: decoding touches no device)
+stage "native fuzzing on the host under ASan/UBSan (sl_endpoint_decode; plain run is in the stage above)"
+(cd build-asan && ctest -R '^test_fuzz_endpoint$' --output-on-failure --no-tests=error \
+  --output-junit "$REPORTS/host-native-asan-fuzz.xml")
+count host-native-asan-fuzz "$LEDGER" --min 1 "$REPORTS/host-native-asan-fuzz.xml"
+# END issue-11 decoder fuzzing
+
 stage "Java build and tests on the host (QUIC; RDMA reported UNAVAILABLE)"
 "${MVN[@]}" verify >"$REPORTS/maven-host.log" 2>&1
 mvn_rc=$?

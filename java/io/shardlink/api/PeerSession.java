@@ -127,7 +127,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         state.rename(peerId);
         metrics = node.metricsRoot().peer(peerId, state::state);
         receiver = new CopyReceiver(config.nodeId(), () -> peerId, (p, sh, t) -> node.sinkFactory().open(p, sh, t), node.workers(),
-                config.numMemoryRegions(), metrics);
+                config.numMemoryRegions(), metrics)
+                .busyHeartbeats(conn.channel().eventLoop(), config.requestTimeout().dividedBy(3));
         ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.readers(),
                 conn.channel().alloc(), config.maxSendSize(), metrics);
         inbound = new InboundDispatcher(receiver, rs);

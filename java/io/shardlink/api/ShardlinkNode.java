@@ -2,7 +2,9 @@ package io.shardlink.api;
 
 import io.shardlink.buffer.BufferRegistrar;
 import io.shardlink.buffer.DirectBufferPool;
+import io.shardlink.concurrent.NodeThreads;
 import io.shardlink.concurrent.ShardlinkThreadFactory;
+import io.shardlink.config.DirectMemoryCheck;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.TransportMode;
 import io.shardlink.metrics.MetricsSnapshot;
@@ -22,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -55,13 +58,17 @@ public final class ShardlinkNode implements AutoCloseable {
     private final Set<PeerSession> sessions = ConcurrentHashMap.newKeySet();
     private final CopyOnWriteArrayList<PeerStateListener> stateListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final NodeThreads threads;
+    private final CountDownLatch closeDone = new CountDownLatch(1);
     private final InetSocketAddress localAddress;
     private volatile ShardSinkFactory sinkFactory;
     private volatile BlobSource blobSource;
 
-    private ShardlinkNode(ShardlinkConfig config, DataPathProvider provider, String providerError) {
+    private ShardlinkNode(ShardlinkConfig requested, DataPathProvider provider, String providerError) {
+        ShardlinkConfig config = fitDirectMemory(requested);
         this.config = config;
         this.metrics = new TransportMetrics(config.nodeId());
+        this.threads = new NodeThreads(config.nodeId());
         String reason;
         if (config.transportMode() == TransportMode.QUIC_ONLY) {
             reason = "transport mode is QUIC_ONLY";
@@ -84,15 +91,15 @@ public final class ShardlinkNode implements AutoCloseable {
         this.pool = new DirectBufferPool(config.nodeId() + "-chunks", config.maxSendSize(), config.pinnedBufferCount(),
                 registrar);
         this.workers = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "worker"));
+                threads.factory("worker"));
         this.workers.allowCoreThreadTimeOut(true);
         // blob reads get their own threads: a slow BlobSource must not hold up incoming copies (and vice versa)
         this.readers = new ThreadPoolExecutor(8, 8, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "reader"));
+                threads.factory("reader"));
         this.readers.allowCoreThreadTimeOut(true);
         this.copies = new ThreadPoolExecutor(0, 1024, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                new ShardlinkThreadFactory(config.nodeId(), "copy"));
-        this.quic = new QuicTransport(config, new ShardlinkThreadFactory(config.nodeId(), "io"), this::accept);
+                threads.factory("copy"));
+        this.quic = new QuicTransport(config, threads.factory("io"), this::accept);
         InetSocketAddress bound;
         try {
             bound = quic.bind();
@@ -103,6 +110,23 @@ public final class ShardlinkNode implements AutoCloseable {
             throw e;
         }
         this.localAddress = bound;
+    }
+
+    /**
+     * The config to run with: the pinned-memory budget sized down to the JVM's direct memory limit (with a
+     * WARNING), or a refusal naming both numbers and the flag to raise (see {@link DirectMemoryCheck}).
+     */
+    private static ShardlinkConfig fitDirectMemory(ShardlinkConfig requested) {
+        DirectMemoryCheck.Result r;
+        try {
+            r = DirectMemoryCheck.fit(requested, DirectMemoryCheck.jvmLimit());
+        } catch (IllegalStateException e) {
+            throw new ShardlinkException(e.getMessage(), e);
+        }
+        if (r.warning() != null) {
+            LOG.log(System.Logger.Level.WARNING, r.warning());
+        }
+        return r.config();
     }
 
     /** Starts a node with the RDMA provider found by {@link ServiceLoader} (none: peers are UNAVAILABLE). */
@@ -123,6 +147,7 @@ public final class ShardlinkNode implements AutoCloseable {
         return new ShardlinkNode(config, provider, null);
     }
 
+    /** The config the node runs with (its pinned-memory budget may have been sized down to the JVM's limit). */
     public ShardlinkConfig config() {
         return config;
     }
@@ -196,6 +221,13 @@ public final class ShardlinkNode implements AutoCloseable {
                         return p;
                     }
                     Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    if (c instanceof TimeoutException) {
+                        // orTimeout's exception has no message: say which step did not finish, and when
+                        c = new ShardlinkException("node " + nodeId() + " cannot connect to " + remote + ": timed out "
+                                + "after " + config.connectTimeout().toMillis() + " ms (connectTimeout) " + (holder[0] == null
+                                ? "waiting for the QUIC handshake: nothing answers there, or not a shardlink node"
+                                : "waiting for the peer's HELLO after the QUIC handshake"), c);
+                    }
                     if (holder[0] != null) {
                         holder[0].closeWith(c);
                     }
@@ -290,8 +322,32 @@ public final class ShardlinkNode implements AutoCloseable {
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            // closing already (another thread, a shutdown hook): return when that close has finished, unless
+            // called from one of the node's own threads (it would wait for itself)
+            if (!threads.isNodeThread()) {
+                try {
+                    closeDone.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return;
         }
+        try {
+            closeOnce();
+        } finally {
+            // executors and event loop groups report termination from inside their last thread: wait for the
+            // threads themselves
+            List<String> alive = threads.awaitEnded(10, TimeUnit.SECONDS);
+            if (!alive.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "node " + nodeId() + " closed, but these of its threads have "
+                        + "not ended within 10 s (blocked in a sink or blob source that ignores interrupts?): " + alive);
+            }
+            closeDone.countDown();
+        }
+    }
+
+    private void closeOnce() {
         ShardlinkClosedException cause = new ShardlinkClosedException("node " + nodeId() + " closed");
         for (PeerSession s : new ArrayList<>(sessions)) {
             s.closeWith(cause);

@@ -22,6 +22,8 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
     private QuicReply reply;
     private long transferId = -1;
     private boolean readAnswered;
+    /** An ERROR was sent and the stream is closing: later frames are dropped. */
+    private boolean failed;
 
     InboundStreamHandler(QuicConnection conn, StreamRole role) {
         this.conn = conn;
@@ -36,6 +38,12 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
             reply = new QuicReply(stream, conn.remoteName());
         }
         FrameHeader h = f.header();
+        if (failed) {
+            // answered with ERROR and closing: frames decoded from the same read must not act (a HELLO behind a
+            // refused first frame made this a second control stream, and that closed the whole connection)
+            f.release();
+            return;
+        }
         try {
             if (role == StreamRole.UNKNOWN) {
                 role = switch (h.type()) {
@@ -97,6 +105,7 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void fail(QuicStreamChannel stream, FrameException e) {
+        failed = true;
         if (reply == null) {
             reply = new QuicReply(stream, conn.remoteName());
         }

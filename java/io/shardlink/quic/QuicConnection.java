@@ -92,6 +92,11 @@ public final class QuicConnection {
         return (InetSocketAddress) channel.remoteSocketAddress();
     }
 
+    /** Why the connection closed or is closing (the peer's CONNECTION_CLOSE or our own close), or null. */
+    public Throwable closeCause() {
+        return closeCause;
+    }
+
     public boolean isOpen() {
         return !closed && channel.isActive();
     }

@@ -193,6 +193,7 @@ public final class QuicDataPath implements DataPath {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            c = StreamResets.explain(c, conn.remoteName(), "transfer " + transferId);
             if (c instanceof FrameException fe) {
                 listener.onRejected(fe);
             } else {
@@ -204,7 +205,7 @@ public final class QuicDataPath implements DataPath {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             pathFailure(new ShardlinkClosedException("QUIC stream of transfer " + transferId + " to "
-                    + conn.remoteName() + " closed" + (conn.isOpen() ? "" : " (connection closed)")));
+                    + conn.remoteName() + " closed" + StreamResets.connectionEnd(conn)));
         }
     }
 
@@ -276,14 +277,14 @@ public final class QuicDataPath implements DataPath {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-            result.completeExceptionally(c);
+            result.completeExceptionally(StreamResets.explain(c, conn.remoteName(), "read " + requestId));
             ctx.close();
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             result.completeExceptionally(new ShardlinkClosedException("QUIC stream of read " + requestId + " to "
-                    + conn.remoteName() + " closed before an answer"));
+                    + conn.remoteName() + " closed before an answer" + StreamResets.connectionEnd(conn)));
         }
     }
 }

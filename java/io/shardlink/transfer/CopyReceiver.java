@@ -13,12 +13,14 @@ import io.shardlink.wire.FrameException;
 import io.shardlink.wire.FrameHeader;
 import io.shardlink.wire.FrameType;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 
 /**
@@ -43,6 +45,9 @@ public final class CopyReceiver {
     private final TransportMetrics metrics;
     private final ConcurrentHashMap<Long, Incoming> transfers = new ConcurrentHashMap<>();
     private volatile Throwable closed;
+    /** Where busy heartbeats are timed, and how often they go while a sink call runs (see BusyHeartbeat). */
+    private volatile ScheduledExecutorService ticker;
+    private volatile Duration busyInterval;
 
     public CopyReceiver(String localNode, Supplier<String> peerNode, ShardSinkFactory sinks, Executor workers,
                         int credits, TransportMetrics metrics) {
@@ -52,6 +57,23 @@ public final class CopyReceiver {
         this.workers = workers;
         this.credits = credits;
         this.metrics = metrics;
+    }
+
+    /**
+     * While a sink call (open, chunk, complete) runs longer than {@code interval}, re-send the transfer's last
+     * ACK every {@code interval} so that the sender knows this node is alive though busy. Set it below the
+     * sender's requestTimeout (the node uses a third of its own).
+     */
+    public CopyReceiver busyHeartbeats(ScheduledExecutorService ticker, Duration interval) {
+        this.ticker = ticker;
+        this.busyInterval = interval;
+        return this;
+    }
+
+    private BusyHeartbeat busy(Incoming in, ReplyChannel reply) {
+        long next = in.next;
+        return BusyHeartbeat.start(ticker, busyInterval, () -> reply.send(new FrameHeader(FrameType.ACK).id(in.id)
+                .object(in.shardId).offset(next).arg(credits), null));
     }
 
     /** Transfers in progress. */
@@ -149,7 +171,7 @@ public final class CopyReceiver {
             return;
         }
         submit(created, () -> {
-            try {
+            try (BusyHeartbeat hb = busy(created, reply)) {
                 created.sink = sinks.open(peerNode.get(), created.shardId, created.total);
                 if (created.sink == null) {
                     throw new IllegalStateException("ShardSinkFactory returned null");
@@ -198,7 +220,7 @@ public final class CopyReceiver {
                 }
                 FrameCodec.verifyCrc(h, frame.payload());
                 ByteBuffer view = frame.payload().nioBuffer(frame.payload().readerIndex(), h.length());
-                try {
+                try (BusyHeartbeat hb = busy(in, reply)) {
                     in.sink.onChunk(h.offset(), view);
                 } catch (Exception e) {
                     throw new FrameException(ErrorCode.SINK_FAILED, "sink of " + in.what() + " failed at offset "
@@ -234,7 +256,7 @@ public final class CopyReceiver {
                 reply.sendError(in.id, in.next, e, true);
                 return;
             }
-            try {
+            try (BusyHeartbeat hb = busy(in, reply)) {
                 in.sink.onComplete();
             } catch (Exception e) {
                 FrameException fe = new FrameException(ErrorCode.SINK_FAILED, "sink of " + in.what()

@@ -43,7 +43,7 @@ public final class CopySender implements Runnable {
     private final long transferId;
     private final long shardId;
     private final ChunkSource source;
-    private final CopyProgressListener progress;
+    private final ProgressNotifier progress;
     private final CompletableFuture<CopyResult> future = new CompletableFuture<>();
     private final long total;
 
@@ -53,6 +53,8 @@ public final class CopySender implements Runnable {
     private int generation;
     private long acked;
     private int credits;
+    /** ACKs heard on the current channel: any ACK, even one that moves nothing, shows the receiver is alive. */
+    private long heard;
     private boolean done;
     private Throwable pathFailure;
     private FrameException rejected;
@@ -73,7 +75,7 @@ public final class CopySender implements Runnable {
         this.shardId = shardId;
         this.source = source;
         this.total = source.length();
-        this.progress = progress == null ? CopyProgressListener.NONE : progress;
+        this.progress = new ProgressNotifier(progress, this::what);
     }
 
     public CompletableFuture<CopyResult> future() {
@@ -149,9 +151,11 @@ public final class CopySender implements Runnable {
                 ctx.pathFailed(path, cause);
                 DataPath fallback = ctx.fallbackPath();
                 if (fallback == null || fallback == path || !fallback.isOpen()) {
-                    throw new ShardlinkException(what() + " failed on its " + path.transport() + " path: " + cause
-                            + (fallback == null ? "; the transport mode allows no fallback"
-                            : "; no other path is left"), cause);
+                    String msg = what() + " failed on its " + path.transport() + " path: " + cause
+                            + (fallback == null ? "; the transport mode allows no fallback" : "; no other path is left");
+                    // the receiving node closed (its stream reset said so): a close, like the connection's own
+                    throw cause instanceof ShardlinkClosedException ? new ShardlinkClosedException(msg, cause)
+                            : new ShardlinkException(msg, cause);
                 }
                 fallbackCauses.add(String.valueOf(cause));
                 // one fallback per copy that moves (PeerContext.pathFailed only fails the peer)
@@ -282,9 +286,14 @@ public final class CopySender implements Runnable {
         lock.lock();
         try {
             long lastAcked = acked;
+            long lastHeard = heard;
             long deadline = System.nanoTime() + timeout;
             while (true) {
                 checkAborted();
+                if (rejected != null && rejected.code() == io.shardlink.wire.ErrorCode.SHUTTING_DOWN) {
+                    throw new ShardlinkClosedException(what() + ": " + ctx.peerNodeId() + " is closing ["
+                            + rejected.code() + "]: " + rejected.getMessage(), rejected);
+                }
                 if (rejected != null) {
                     throw new ShardlinkException(what() + ": rejected by " + ctx.peerNodeId() + " ["
                             + rejected.code() + "]: " + rejected.getMessage(), rejected.code(), rejected);
@@ -295,8 +304,9 @@ public final class CopySender implements Runnable {
                 if (cond.ok()) {
                     return true;
                 }
-                if (acked != lastAcked) {
+                if (acked != lastAcked || heard != lastHeard) {
                     lastAcked = acked;
+                    lastHeard = heard;
                     deadline = System.nanoTime() + timeout;
                 }
                 long left = deadline - System.nanoTime();
@@ -378,6 +388,10 @@ public final class CopySender implements Runnable {
             Transport t;
             lock.lock();
             try {
+                if (gen == generation) {
+                    heard++;
+                    changed.signalAll();
+                }
                 if (gen != generation || nextExpected <= acked) {
                     if (gen == generation && newCredits > 0) {
                         credits = Math.min(ctx.window(), newCredits);
@@ -395,12 +409,7 @@ public final class CopySender implements Runnable {
             } finally {
                 lock.unlock();
             }
-            try {
-                progress.onProgress(a, total, t);
-            } catch (RuntimeException e) {
-                System.getLogger(CopySender.class.getName()).log(System.Logger.Level.WARNING,
-                        "progress listener threw", e);
-            }
+            progress.onProgress(a, total, t);
         }
 
         @Override

@@ -36,7 +36,7 @@ class FailoverTest {
     static final int SIZE = 24 * CHUNK + 12345;
 
     /** Records every chunk; fails the test on a gap, overlap or duplicate. */
-    static final class RecordingSink implements ShardSink {
+    static class RecordingSink implements ShardSink {
         final byte[] data;
         long next;
         int chunks;
