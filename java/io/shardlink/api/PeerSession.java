@@ -75,6 +75,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private volatile PathEndpoint endpoint;
     private volatile DataPath rdmaPath;
 
+    /** The QUIC connection (tests look at its streams). */
+    QuicConnection quicConnection() {
+        return conn;
+    }
+
     PeerSession(ShardlinkNode node, QuicConnection conn, DataPathProvider provider, String unavailableReason) {
         this.node = node;
         this.config = node.config();

@@ -240,6 +240,15 @@ public final class ShardlinkNode implements AutoCloseable {
         return pool.outstanding();
     }
 
+    /**
+     * QUIC data and read streams open on this node's connections (control streams not counted). 0 when no
+     * operation is in flight: every stream ends fully on every outcome, so the count does not grow with the
+     * number of operations.
+     */
+    public int openQuicStreams() {
+        return quic.openStreams();
+    }
+
     /** Live threads of this node. */
     public int liveThreads() {
         return ShardlinkThreadFactory.liveThreads(nodeId());

@@ -387,6 +387,16 @@ public final class QuicConnection {
         s.closeFuture().addListener(f -> streams.remove(s));
     }
 
+    /** The stream the peer opened turned out to be the control stream (not a data stream). */
+    void untrack(QuicStreamChannel s) {
+        streams.remove(s);
+    }
+
+    /** Data and read streams open on this connection now (the control stream not counted; 0 when idle). */
+    public int openStreams() {
+        return streams.size();
+    }
+
     /** The peer closed the connection (CONNECTION_CLOSE received; event loop): remember who and why. */
     void onPeerClose(QuicConnectionCloseEvent e) {
         if (closeCause != null) {

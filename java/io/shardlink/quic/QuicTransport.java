@@ -244,6 +244,15 @@ public final class QuicTransport implements AutoCloseable {
         }
     }
 
+    /** Data and read streams open on all connections (control streams not counted; 0 when idle). */
+    public int openStreams() {
+        int n = 0;
+        for (QuicConnection c : connections) {
+            n += c.openStreams();
+        }
+        return n;
+    }
+
     /** Open connections (tests). */
     public int connectionCount() {
         return connections.size();
