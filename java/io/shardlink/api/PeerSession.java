@@ -67,6 +67,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private final AtomicLong nextTransferId = new AtomicLong(1);
     private final AtomicLong nextRequestId = new AtomicLong(1);
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Completed with the cause when this session closes (a {@link ReconnectingPeer} then reconnects). */
+    private final CompletableFuture<Throwable> closeFuture = new CompletableFuture<>();
     private volatile Hello remoteHello;
     private volatile String peerId;
     private volatile TransportMetrics metrics;
@@ -514,6 +516,20 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         bringUp.complete(null);
         conn.close(cause);
         node.unregister(this);
+        closeFuture.complete(cause);
+    }
+
+    CompletableFuture<Throwable> closeFuture() {
+        return closeFuture;
+    }
+
+    @Override
+    public boolean isConnected() {
+        return !closed.get() && conn.isOpen();
+    }
+
+    boolean isOpen() {
+        return isConnected();
     }
 
     private void closeEndpoint() {

@@ -178,7 +178,20 @@ public final class ShardlinkNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects asynchronously. The Peer lives as long as the nodes do: a lost connection is re-established in
+     * the background (capped backoff) and on the next operation (see {@link Peer#addConnectionListener}).
+     */
     public CompletableFuture<Peer> connectAsync(InetSocketAddress remote) {
+        return connectSession(remote).thenApply(s -> new ReconnectingPeer(this, remote, s));
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /** One connection: QUIC + TLS, HELLO, RDMA bring-up; the session of it. */
+    CompletableFuture<PeerSession> connectSession(InetSocketAddress remote) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new ShardlinkClosedException("node " + nodeId() + " is closed"));
         }
@@ -190,7 +203,7 @@ public final class ShardlinkNode implements AutoCloseable {
                     return s;
                 })
                 .orTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .thenCompose(conn -> holder[0].bringUp().thenApply(v -> (Peer) holder[0]))
+                .thenCompose(conn -> holder[0].bringUp().thenApply(v -> holder[0]))
                 .handle((p, e) -> {
                     if (e == null) {
                         return p;

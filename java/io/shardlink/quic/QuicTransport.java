@@ -97,6 +97,11 @@ public final class QuicTransport implements AutoCloseable {
         return config.quicUdpPayloadFor(mtu);
     }
 
+    /** Keep-alive PING interval in milliseconds; 0 = off. */
+    long keepAliveMillis() {
+        return config.keepAliveInterval().toMillis();
+    }
+
     public int serverPayload() {
         return serverPayload;
     }

@@ -44,7 +44,8 @@ class StreamLifecycleTest {
                     return COUNTING_SINK;
                 });
             }
-            PeerSession ab = (PeerSession) a.connect(b.localAddress());
+            a.connect(b.localAddress());
+            PeerSession ab = (PeerSession) a.peers().get(0);
             PeerSession ba = (PeerSession) b.peers().get(0);
             int ops = 0;
             int timeouts = 0;
