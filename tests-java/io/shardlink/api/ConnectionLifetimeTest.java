@@ -3,6 +3,7 @@ package io.shardlink.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.testing.SoakLoad;
 import io.shardlink.testing.TestNodes;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -25,13 +26,13 @@ class ConnectionLifetimeTest {
     }
 
     static void serve(ShardlinkNode n) {
-        n.blobSource(StreamLifecycleTest::blob);
-        n.onShardCopy((peer, shard, total) -> StreamLifecycleTest.COUNTING_SINK);
+        n.blobSource(SoakLoad::blob);
+        n.onShardCopy((peer, shard, total) -> SoakLoad.DISCARD);
     }
 
     static void copyAndRead(Peer p, int n) throws Exception {
         assertThat(p.copyShard(n, ByteBuffer.allocate(50_000), null).get(20, TimeUnit.SECONDS).bytes()).isEqualTo(50_000);
-        StreamLifecycleTest.verify(p.read(3, n, 0, 4096).get(20, TimeUnit.SECONDS), 3, n, 4096);
+        SoakLoad.verify(p.read(3, n, 0, 4096).get(20, TimeUnit.SECONDS), 3, n, 4096);
     }
 
     @Test
@@ -95,7 +96,12 @@ class ConnectionLifetimeTest {
             Peer p = a.connect(addr);
             copyAndRead(p, 1);
             b.close(); // the peer goes away: a's connection is closed by it, attempts fail and back off
-            Thread.sleep(1000);
+            long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // CONNECTION_CLOSE, or the idle timeout
+            while (p.isConnected() && System.nanoTime() < gone) {
+                Thread.sleep(20);
+            }
+            assertThat(p.isConnected()).isFalse();
+            Thread.sleep(1000); // reconnect attempts fail meanwhile and back off (capped at 400 ms here)
             assertThat(p.isConnected()).isFalse();
             try (ShardlinkNode b2 = ShardlinkNode.start(node("restart-b").listenAddress(addr).build())) {
                 serve(b2);

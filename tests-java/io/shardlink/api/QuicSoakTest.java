@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlink.config.Transport;
 import io.shardlink.testing.QuicStreamCounts;
+import io.shardlink.testing.SoakLoad;
 import io.shardlink.testing.TestNodes;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -38,8 +35,8 @@ class QuicSoakTest {
     void readsAndCopiesAtVolumeOnOneConnection() throws Exception {
         try (ShardlinkNode a = ShardlinkNode.start(TestNodes.config("soak-a").build());
              ShardlinkNode b = ShardlinkNode.start(TestNodes.config("soak-b").build())) {
-            b.blobSource(StreamLifecycleTest::blob);
-            b.onShardCopy((peer, shard, total) -> StreamLifecycleTest.COUNTING_SINK);
+            b.blobSource(SoakLoad::blob);
+            b.onShardCopy((peer, shard, total) -> SoakLoad.DISCARD);
             Peer p = a.connect(b.localAddress());
             PeerSession ab = (PeerSession) a.peers().get(0);
             PeerSession ba = (PeerSession) b.peers().get(0);
@@ -59,7 +56,7 @@ class QuicSoakTest {
             // the same connection still serves
             assertThat(p.reconnects()).isZero();
             assertThat(a.peers()).containsExactly(ab);
-            StreamLifecycleTest.verify(p.read(1, 1, 0, 4096).get(30, TimeUnit.SECONDS), 1, 1, 4096);
+            SoakLoad.verify(p.read(1, 1, 0, 4096).get(30, TimeUnit.SECONDS), 1, 1, 4096);
             assertThat(p.copyShard(1, ByteBuffer.allocate(COPY_SIZE), null).get(30, TimeUnit.SECONDS).bytes())
                     .isEqualTo(COPY_SIZE);
 
@@ -79,58 +76,8 @@ class QuicSoakTest {
         }
     }
 
-    /** {@code reads} reads (READ_DEPTH in flight) with a copy started after every reads/copies-th read. */
     static void run(Peer p, int reads, int copies) throws Exception {
-        Semaphore readSlots = new Semaphore(READ_DEPTH);
-        Semaphore copySlots = new Semaphore(COPY_DEPTH);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicLong verified = new AtomicLong();
-        AtomicLong copied = new AtomicLong();
-        int every = Math.max(1, reads / Math.max(1, copies));
-        int copiesStarted = 0;
-        for (int i = 0; i < reads && failure.get() == null; i++) {
-            if (copiesStarted < copies && i % every == 0) {
-                copySlots.acquire();
-                int n = copiesStarted++;
-                ByteBuffer data = ByteBuffer.allocate(COPY_SIZE);
-                p.copyShard(n, data, null).whenComplete((r, e) -> {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else if (r.bytes() != COPY_SIZE || !r.transports().contains(Transport.QUIC)) {
-                        failure.compareAndSet(null, new AssertionError("copy " + n + ": " + r));
-                    } else {
-                        copied.incrementAndGet();
-                    }
-                    copySlots.release();
-                });
-            }
-            readSlots.acquire();
-            long vol = i % 13;
-            long needle = i;
-            CompletableFuture<ReadResult> f = p.read(vol, needle, 0, 4096);
-            f.whenComplete((r, e) -> {
-                try {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else {
-                        StreamLifecycleTest.verify(r, vol, needle, 4096);
-                        verified.incrementAndGet();
-                    }
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    readSlots.release();
-                }
-            });
-        }
-        readSlots.acquire(READ_DEPTH);
-        copySlots.acquire(COPY_DEPTH);
-        if (failure.get() != null) {
-            throw new AssertionError("soak failed after " + verified.get() + " reads and " + copied.get()
-                    + " copies", failure.get());
-        }
-        assertThat(verified.get()).isEqualTo(reads);
-        assertThat(copied.get()).isEqualTo(Math.min(copies, reads));
+        SoakLoad.run(p, reads, 4096, READ_DEPTH, copies, COPY_SIZE, COPY_DEPTH, Transport.QUIC);
     }
 
     /** Waits (up to 10 s) for the streams of the last operations to end on both nodes. */

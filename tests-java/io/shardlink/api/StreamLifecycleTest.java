@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardlink.config.Transport;
 import io.shardlink.testing.QuicStreamCounts;
+import io.shardlink.testing.SoakLoad;
 import io.shardlink.testing.TestNodes;
 import io.shardlink.wire.ErrorCode;
 import java.io.IOException;
@@ -36,12 +37,21 @@ class StreamLifecycleTest {
         try (ShardlinkNode a = ShardlinkNode.start(node("life-a"));
              ShardlinkNode b = ShardlinkNode.start(node("life-b"))) {
             for (ShardlinkNode n : List.of(a, b)) {
-                n.blobSource(StreamLifecycleTest::blob);
+                n.blobSource((vol, needle, off, len, dst) -> {
+                    if (needle == SLOW_NEEDLE) {
+                        try {
+                            SLOW.tryAcquire(20, TimeUnit.SECONDS); // answers after the client's timeout
+                        } catch (InterruptedException e) {
+                            throw new IOException(e);
+                        }
+                    }
+                    return SoakLoad.blob(vol, needle, off, len, dst);
+                });
                 n.onShardCopy((peer, shard, total) -> {
                     if (shard % 5 == 4) {
                         throw new IOException("shard " + shard + " refused");
                     }
-                    return COUNTING_SINK;
+                    return SoakLoad.DISCARD;
                 });
             }
             a.connect(b.localAddress());
@@ -55,7 +65,7 @@ class StreamLifecycleTest {
                     // answered reads, verified
                     for (int i = 0; i < 4; i++) {
                         ReadResult r = p.read(round, i, 0, 4096).get(20, TimeUnit.SECONDS);
-                        verify(r, round, i, 4096);
+                        SoakLoad.verify(r, round, i, 4096);
                         ops++;
                     }
                     // NOT_FOUND
@@ -89,7 +99,7 @@ class StreamLifecycleTest {
                         fs.add(ab.read(round, 100 + i, 0, 512));
                     }
                     for (int i = 0; i < 40; i++) {
-                        verify(fs.get(i).get(20, TimeUnit.SECONDS), round, 100 + i, 512);
+                        SoakLoad.verify(fs.get(i).get(20, TimeUnit.SECONDS), round, 100 + i, 512);
                     }
                     ops += 40;
                 }
@@ -99,7 +109,7 @@ class StreamLifecycleTest {
 
             // still serves, over QUIC
             ReadResult last = ab.read(9, 9, 0, 4096).get(20, TimeUnit.SECONDS);
-            verify(last, 9, 9, 4096);
+            SoakLoad.verify(last, 9, 9, 4096);
             assertThat(last.transport()).isEqualTo(Transport.QUIC);
             assertThat(ba.copyShard(1, ByteBuffer.allocate(10_000), null).get(20, TimeUnit.SECONDS).bytes())
                     .isEqualTo(10_000);
@@ -128,47 +138,8 @@ class StreamLifecycleTest {
     static final long SLOW_NEEDLE = 777_777;
     static final java.util.concurrent.Semaphore SLOW = new java.util.concurrent.Semaphore(0);
 
-    /** Keeps nothing: the copies here are about streams, their bytes are counted by CopyResult. */
-    static final ShardSink COUNTING_SINK = new ShardSink() {
-        @Override
-        public void onChunk(long offset, ByteBuffer payload) {}
-
-        @Override
-        public void onComplete() {}
-
-        @Override
-        public void onAbort(Throwable cause) {}
-    };
-
     static io.shardlink.config.ShardlinkConfig node(String id) throws Exception {
         return TestNodes.config(id).quicMaxStreams(MAX_STREAMS).requestTimeout(Duration.ofSeconds(2))
                 .connectTimeout(Duration.ofSeconds(10)).build();
-    }
-
-    static int blob(long vol, long needle, long off, int len, ByteBuffer dst) throws IOException {
-        if (needle < 0) {
-            throw new BlobNotFoundException("no needle " + needle);
-        }
-        if (needle == SLOW_NEEDLE) {
-            try {
-                SLOW.tryAcquire(20, TimeUnit.SECONDS); // answers after the client's timeout
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        for (int i = 0; i < len; i++) {
-            dst.put((byte) (vol * 31 + needle * 7 + off + i));
-        }
-        return len;
-    }
-
-    static void verify(ReadResult r, long vol, long needle, int len) {
-        assertThat(r.length()).isEqualTo(len);
-        ByteBuffer d = r.data();
-        for (int i = 0; i < len; i++) {
-            if (d.get(d.position() + i) != (byte) (vol * 31 + needle * 7 + i)) {
-                throw new AssertionError("read " + vol + "/" + needle + " byte " + i + " wrong");
-            }
-        }
     }
 }
