@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Production volume on ONE peer connection (issue 12): 200,000 verified 4 KiB reads and 10,000 small copies,
  * mixed, up to 16 reads and 4 copies in flight at once, over QUIC. Afterwards the connection still serves,
- * no QUIC stream is open on either node (ours and Netty's), the nodes' threads are back to their warm
- * baseline, no pooled buffer is lent, and direct memory (BufferPoolMXBean "direct" plus Netty's own
+ * no QUIC stream is open on either node (ours; Netty's map within a small bound), quiche's stream credit
+ * is back, the nodes' threads are within {@link #THREAD_BOUND} of their warm baseline, no pooled buffer is lent, and direct memory (BufferPoolMXBean "direct" plus Netty's own
  * counter) is within {@link #DIRECT_BOUND} of the warm baseline. Sizes: -Dshardlink.soak.reads / .copies.
  * Tagged "soak": ci/test.sh runs it in its own stage (see the pom's surefire excludedGroups).
  */
@@ -30,6 +30,13 @@ class QuicSoakTest {
     static final int COPY_SIZE = 16 * 1024;
     /** Direct memory may grow this much over the warm baseline (pool arenas filling; not per operation). */
     static final long DIRECT_BOUND = 64L << 20;
+    /**
+     * Threads may grow this much over the warm baseline: the node's pools start their threads lazily (4 workers,
+     * 8 readers) and copy threads idle out only after 30 s. Not per operation.
+     */
+    static final int THREAD_BOUND = 16;
+    /** Reset stream channels Netty may still map after the soak (see the check). */
+    static final int NETTY_LEFTOVERS = 4;
 
     @Test
     void readsAndCopiesAtVolumeOnOneConnection() throws Exception {
@@ -63,10 +70,24 @@ class QuicSoakTest {
             settle(a, b);
             assertThat(a.openQuicStreams()).as("QUIC streams open on a").isZero();
             assertThat(b.openQuicStreams()).as("QUIC streams open on b").isZero();
-            assertThat(QuicStreamCounts.nettyStreams(ab.quicConnection().channel())).isEqualTo(1);
-            assertThat(QuicStreamCounts.nettyStreams(ba.quicConnection().channel())).isEqualTo(1);
-            assertThat(a.liveThreads()).as("threads of a").isLessThanOrEqualTo(threadsA);
-            assertThat(b.liveThreads()).as("threads of b").isLessThanOrEqualTo(threadsB);
+            // Netty forgets a stream channel only after reading the peer's FIN: a stream reset before that (a
+            // rare abort path; once in 210,000 operations here) stays in its map until the connection closes.
+            // Bounded, not per operation: at most NETTY_LEFTOVERS besides the control stream.
+            int nettyA = QuicStreamCounts.nettyStreams(ab.quicConnection().channel());
+            int nettyB = QuicStreamCounts.nettyStreams(ba.quicConnection().channel());
+            System.out.printf("soak: Netty stream channels mapped: a %d, b %d (control stream included)%n", nettyA,
+                    nettyB);
+            assertThat(nettyA).isBetween(1, 1 + NETTY_LEFTOVERS);
+            assertThat(nettyB).isBetween(1, 1 + NETTY_LEFTOVERS);
+            // quiche's credit comes back (it raises the limit once half of it is used)
+            assertThat(QuicStreamCounts.creditLeft(ab.quicConnection().channel()))
+                    .isGreaterThanOrEqualTo(a.config().quicMaxStreams() / 2);
+            assertThat(QuicStreamCounts.creditLeft(ba.quicConnection().channel()))
+                    .isGreaterThanOrEqualTo(b.config().quicMaxStreams() / 2);
+            System.out.printf("soak: threads a %d -> %d, b %d -> %d (bound +%d)%n", threadsA, a.liveThreads(), threadsB,
+                    b.liveThreads(), THREAD_BOUND);
+            assertThat(a.liveThreads()).as("threads of a").isLessThanOrEqualTo(threadsA + THREAD_BOUND);
+            assertThat(b.liveThreads()).as("threads of b").isLessThanOrEqualTo(threadsB + THREAD_BOUND);
             assertThat(a.outstandingBuffers()).isZero();
             assertThat(b.outstandingBuffers()).isZero();
             long direct = directMemory();
