@@ -63,7 +63,7 @@ ok "demo: $(grep '^copy:' "$WORK/demo.out")"
 run bench "$SL" bench --json --size 8m --repeat 2 --reads 300
 python3 - "$WORK/bench.out" <<'PY' || fail "bench --json lines"
 import json, sys
-want = ["transport", "op", "size", "count", "bytes", "seconds", "mb_per_s", "p50_us", "p99_us", "p999_us"]
+want = ["transport", "op", "size", "count", "bytes", "seconds", "mb_per_s", "p50_us", "p99_us", "p999_us", "depth", "ops_per_s"]
 lines = [l for l in open(sys.argv[1]).read().splitlines() if l.strip()]
 assert lines, "no output"
 ops = set()

@@ -73,6 +73,15 @@ bash ci/consumer.sh --expect QUIC --junit "$REPORTS/consumer-host.xml" 2>&1 | te
 count host-consumer "$LEDGER" --min 1 "$REPORTS/consumer-host.xml"
 # --- END consumer
 
+# --- issue 12: QUIC soak on the host (its own stage: ~3-5 min on 2 cores) ---------------------------------
+stage "QUIC soak on the host: 200,000 verified reads + 10,000 copies on one connection (tag soak)"
+"${MVN[@]}" -o surefire:test -Dgroups=soak -Dtest.excludedGroups=none >"$REPORTS/maven-soak.log" 2>&1
+soak_rc=$?
+grep -E 'soak:|Tests run:|FAIL|BUILD' "$REPORTS/maven-soak.log" | tail -8
+count host-soak "$LEDGER" --min 1 target/surefire-reports/TEST-io.shardlink.api.QuicSoakTest.xml
+[ $soak_rc -eq 0 ] || { echo "soak stage exited $soak_rc (see build-reports/maven-soak.log)"; failed_stage=1; }
+# --- end issue 12 ---------------------------------------------------------------------------------------
+
 stage "CLI smoke on the host: every subcommand through bin/shardlink (serve + copy + read in two processes)"
 bash ci/smoke-cli.sh 2>&1 | tee "$REPORTS/smoke-cli.log"
 smoke_rc=${PIPESTATUS[0]}

@@ -48,6 +48,19 @@ public interface Peer extends AutoCloseable {
 
     MetricsSnapshot metrics();
 
+    /** Observes the connection being lost and re-established (a Peer from {@link ShardlinkNode#connect}). */
+    default void addConnectionListener(PeerConnectionListener listener) {}
+
+    /** Whether the QUIC connection is up now (a lost one is re-established on the next operation). */
+    default boolean isConnected() {
+        return true;
+    }
+
+    /** How many times this Peer's connection was re-established after it was lost. */
+    default long reconnects() {
+        return 0;
+    }
+
     /** Closes this connection: in-flight copies and reads fail with {@link ShardlinkClosedException}. */
     @Override
     void close();

@@ -67,6 +67,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private final AtomicLong nextTransferId = new AtomicLong(1);
     private final AtomicLong nextRequestId = new AtomicLong(1);
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Completed with the cause when this session closes (a {@link ReconnectingPeer} then reconnects). */
+    private final CompletableFuture<Throwable> closeFuture = new CompletableFuture<>();
     private volatile Hello remoteHello;
     private volatile String peerId;
     private volatile TransportMetrics metrics;
@@ -74,6 +76,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private volatile CopyReceiver receiver;
     private volatile PathEndpoint endpoint;
     private volatile DataPath rdmaPath;
+
+    /** The QUIC connection (tests look at its streams). */
+    QuicConnection quicConnection() {
+        return conn;
+    }
 
     PeerSession(ShardlinkNode node, QuicConnection conn, DataPathProvider provider, String unavailableReason) {
         this.node = node;
@@ -510,6 +517,20 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         bringUp.complete(null);
         conn.close(cause);
         node.unregister(this);
+        closeFuture.complete(cause);
+    }
+
+    CompletableFuture<Throwable> closeFuture() {
+        return closeFuture;
+    }
+
+    @Override
+    public boolean isConnected() {
+        return !closed.get() && conn.isOpen();
+    }
+
+    boolean isOpen() {
+        return isConnected();
     }
 
     private void closeEndpoint() {

@@ -203,7 +203,20 @@ public final class ShardlinkNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects asynchronously. The Peer lives as long as the nodes do: a lost connection is re-established in
+     * the background (capped backoff) and on the next operation (see {@link Peer#addConnectionListener}).
+     */
     public CompletableFuture<Peer> connectAsync(InetSocketAddress remote) {
+        return connectSession(remote).thenApply(s -> new ReconnectingPeer(this, remote, s));
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /** One connection: QUIC + TLS, HELLO, RDMA bring-up; the session of it. */
+    CompletableFuture<PeerSession> connectSession(InetSocketAddress remote) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new ShardlinkClosedException("node " + nodeId() + " is closed"));
         }
@@ -215,7 +228,7 @@ public final class ShardlinkNode implements AutoCloseable {
                     return s;
                 })
                 .orTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .thenCompose(conn -> holder[0].bringUp().thenApply(v -> (Peer) holder[0]))
+                .thenCompose(conn -> holder[0].bringUp().thenApply(v -> holder[0]))
                 .handle((p, e) -> {
                     if (e == null) {
                         return p;
@@ -270,6 +283,15 @@ public final class ShardlinkNode implements AutoCloseable {
     /** Chunk buffers lent and not returned (0 when idle; tests check it after close). */
     public int outstandingBuffers() {
         return pool.outstanding();
+    }
+
+    /**
+     * QUIC data and read streams open on this node's connections (control streams not counted). 0 when no
+     * operation is in flight: every stream ends fully on every outcome, so the count does not grow with the
+     * number of operations.
+     */
+    public int openQuicStreams() {
+        return quic.openStreams();
     }
 
     /** Live threads of this node. */

@@ -54,6 +54,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reads", paramLabel = "N", defaultValue = "10000", description = "Measured blob reads per transport (default 10000).")
     int reads = 10000;
 
+    @Option(names = "--read-depth", paramLabel = "N", defaultValue = "1",
+            description = "Blob reads kept in flight (default 1 = latency; e.g. 64 = throughput): reads/s = count / seconds.")
+    int readDepth = 1;
+
     @Option(names = "--read-size", paramLabel = "BYTES", defaultValue = "4k", converter = Units.IntSizeConverter.class,
             description = "Bytes per blob read (default ${DEFAULT-VALUE}).")
     int readSize = 4096;
@@ -168,6 +172,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (repeat < 0 || reads < 0) {
             throw new CliException("--repeat and --reads must be >= 0", 2, null);
         }
+        if (readDepth < 1 || readDepth > 100_000) {
+            throw new CliException("--read-depth must be in 1..100000, got " + readDepth, 2, null);
+        }
     }
 
     private ShardlinkConfig.Builder base(TransportMode m, String dev) {
@@ -244,6 +251,10 @@ public final class BenchCommand implements Callable<Integer> {
             long needle = remote ? shard : 1;
             long span = size - readSize + 1;
             int warm = noWarmup ? 0 : Math.min(reads, 1000);
+            if (readDepth > 1) {
+                out.add(pipelinedReads(name, peer, expected, volume, needle, span, warm, data));
+                return out;
+            }
             Stats s = new Stats(reads);
             ByteBuffer dst = ByteBuffer.allocateDirect(readSize);
             long wall = 0;
@@ -269,6 +280,59 @@ public final class BenchCommand implements Callable<Integer> {
             out.add(BenchResult.of(name, "read", readSize, s, wall));
         }
         return out;
+    }
+
+    /**
+     * {@code --read-depth N > 1}: N reads in flight at all times; each read's latency is recorded, and the
+     * wall time from the first to the last answer gives reads/s.
+     */
+    private BenchResult pipelinedReads(String name, Peer peer, Transport expected, long volume, long needle, long span,
+                                       int warm, byte[] data) throws Exception {
+        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(readDepth);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Stats s = new Stats(reads);
+        long t0 = 0;
+        for (int i = -warm; i < reads && failure.get() == null; i++) {
+            if (i == 0) {
+                slots.acquire(readDepth); // warm-up drained: measure from here
+                slots.release(readDepth);
+                t0 = System.nanoTime();
+            }
+            long off = Math.floorMod((long) i * 7919L * 4096L, span);
+            boolean measured = i >= 0;
+            slots.acquire();
+            long start = System.nanoTime();
+            peer.read(volume, needle, off, readSize).whenComplete((r, e) -> {
+                long t = System.nanoTime() - start;
+                try {
+                    if (e != null) {
+                        failure.compareAndSet(null, e);
+                    } else if (r.length() != readSize || r.transport() != expected) {
+                        failure.compareAndSet(null, new CliException("read at " + off + " returned " + r.length()
+                                + " bytes over " + r.transport() + ", expected " + readSize + " over " + expected));
+                    } else if (!r.data().equals(ByteBuffer.wrap(data, (int) off, readSize))) {
+                        failure.compareAndSet(null, new CliException("read at offset " + off + " returned wrong bytes"));
+                    } else if (measured) {
+                        synchronized (s) {
+                            s.add(t);
+                        }
+                    }
+                } finally {
+                    slots.release();
+                }
+            });
+        }
+        if (!slots.tryAcquire(readDepth, 60, TimeUnit.SECONDS)) {
+            throw new CliException("reads did not complete within 60 s");
+        }
+        long wall = System.nanoTime() - t0;
+        Throwable f = failure.get();
+        if (f != null) {
+            throw f instanceof CliException ce ? ce : new CliException("read failed: " + f, 1, f);
+        }
+        synchronized (s) {
+            return BenchResult.of(name, "read", readSize, s, wall, readDepth);
+        }
     }
 
     private static void check(CopyResult r, Transport expected, long bytes) {

@@ -6,29 +6,40 @@ import java.util.Locale;
 
 /** One benchmark case: printed as one JSON object per line (--json) or a table row. */
 record BenchResult(String transport, String op, long size, long count, long bytes, double seconds, double mbPerS,
-                   double p50Us, double p99Us, double p999Us) {
+                   double p50Us, double p99Us, double p999Us, int depth) {
 
     static BenchResult of(String transport, String op, long size, Stats s, long wallNanos) {
+        return of(transport, op, size, s, wallNanos, 1);
+    }
+
+    /** {@code depth}: operations kept in flight (reads/s = count / seconds). */
+    static BenchResult of(String transport, String op, long size, Stats s, long wallNanos, int depth) {
         long bytes = size * s.count();
         return new BenchResult(transport, op, size, s.count(), bytes, wallNanos / 1e9,
                 Units.mbPerSecond(bytes, wallNanos), s.percentile(0.50) / 1e3, s.percentile(0.99) / 1e3,
-                s.percentile(0.999) / 1e3);
+                s.percentile(0.999) / 1e3, depth);
+    }
+
+    double opsPerS() {
+        return seconds <= 0 ? 0 : count / seconds;
     }
 
     String json() {
         return String.format(Locale.ROOT, "{\"transport\":\"%s\",\"op\":\"%s\",\"size\":%d,\"count\":%d,\"bytes\":%d,"
-                        + "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}",
-                transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us);
+                        + "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+                        + "\"depth\":%d,\"ops_per_s\":%.1f}",
+                transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us, depth, opsPerS());
     }
 
     static void header(PrintWriter out) {
-        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7s %11s %9s %9s %10s %10s %10s", "transport", "op",
-                "size", "count", "bytes", "seconds", "MB/s", "p50 us", "p99 us", "p999 us"));
+        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7s %11s %9s %9s %10s %10s %10s %5s %9s", "transport",
+                "op", "size", "count", "bytes", "seconds", "MB/s", "p50 us", "p99 us", "p999 us", "depth", "ops/s"));
     }
 
     void row(PrintWriter out) {
-        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7d %11s %9.3f %9.1f %10.1f %10.1f %10.1f", transport, op,
-                Units.bytes(size), count, Units.bytes(bytes), seconds, mbPerS, p50Us, p99Us, p999Us));
+        out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7d %11s %9.3f %9.1f %10.1f %10.1f %10.1f %5d %9.0f",
+                transport, op, Units.bytes(size), count, Units.bytes(bytes), seconds, mbPerS, p50Us, p99Us, p999Us,
+                depth, opsPerS()));
     }
 
     static void print(PrintWriter out, List<BenchResult> results, boolean json) {

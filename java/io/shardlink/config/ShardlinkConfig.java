@@ -58,6 +58,10 @@ public final class ShardlinkConfig {
     private final int quicMaxStreams;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
+    // connection lifetime (issue 12): keep-alive and reconnect
+    private final Duration keepAliveInterval;
+    private final Duration reconnectBackoffMin;
+    private final Duration reconnectBackoffMax;
 
     private ShardlinkConfig(Builder b) {
         this.nodeId = b.nodeId;
@@ -85,6 +89,9 @@ public final class ShardlinkConfig {
         this.quicMaxStreams = b.quicMaxStreams;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
+        this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
+        this.reconnectBackoffMin = b.reconnectBackoffMin;
+        this.reconnectBackoffMax = b.reconnectBackoffMax;
     }
 
     public static Builder builder() {
@@ -118,6 +125,9 @@ public final class ShardlinkConfig {
         b.quicMaxStreams = quicMaxStreams;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
+        b.keepAliveInterval = keepAliveInterval;
+        b.reconnectBackoffMin = reconnectBackoffMin;
+        b.reconnectBackoffMax = reconnectBackoffMax;
         return b;
     }
 
@@ -138,6 +148,15 @@ public final class ShardlinkConfig {
     public TransportMode transportMode() { return transportMode; }
     public Duration connectTimeout() { return connectTimeout; }
     public Duration idleTimeout() { return idleTimeout; }
+    /**
+     * How often an otherwise idle connection sends a PING on its control stream (default idleTimeout / 3), so
+     * that the idle timeout only detects a vanished peer; zero turns keep-alive off.
+     */
+    public Duration keepAliveInterval() { return keepAliveInterval; }
+    /** First wait before reconnecting a lost peer connection; doubled per failed attempt up to the max. */
+    public Duration reconnectBackoffMin() { return reconnectBackoffMin; }
+    /** Longest wait between reconnect attempts of a lost peer connection. */
+    public Duration reconnectBackoffMax() { return reconnectBackoffMax; }
     /** Bound on one request's wait (a read, an ACK, a RESUME reply). */
     public Duration requestTimeout() { return requestTimeout; }
     public Path certChainPem() { return certChainPem; }
@@ -217,6 +236,9 @@ public final class ShardlinkConfig {
         private int quicMaxStreams = 4096;
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
+        private Duration keepAliveInterval; // null = idleTimeout / 3
+        private Duration reconnectBackoffMin = Duration.ofMillis(200);
+        private Duration reconnectBackoffMax = Duration.ofSeconds(30);
 
         private Builder() {}
 
@@ -250,6 +272,14 @@ public final class ShardlinkConfig {
         public Builder quicMaxStreams(int v) { this.quicMaxStreams = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
+        /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
+        public Builder keepAliveInterval(Duration v) { this.keepAliveInterval = v; return this; }
+        /** Reconnect backoff: first wait and cap (doubling in between). */
+        public Builder reconnectBackoff(Duration min, Duration max) {
+            this.reconnectBackoffMin = min;
+            this.reconnectBackoffMax = max;
+            return this;
+        }
 
         /** Validates and builds; throws {@link IllegalArgumentException} naming the first bad field. */
         public ShardlinkConfig build() {
@@ -273,6 +303,14 @@ public final class ShardlinkConfig {
             requirePositive(connectTimeout, "connectTimeout");
             requirePositive(idleTimeout, "idleTimeout");
             requirePositive(requestTimeout, "requestTimeout");
+            require(keepAliveInterval == null || (!keepAliveInterval.isNegative()
+                            && keepAliveInterval.compareTo(idleTimeout) < 0),
+                    "keepAliveInterval must be zero (off) or shorter than idleTimeout (" + idleTimeout + "), got "
+                            + keepAliveInterval);
+            requirePositive(reconnectBackoffMin, "reconnectBackoffMin");
+            requirePositive(reconnectBackoffMax, "reconnectBackoffMax");
+            require(reconnectBackoffMax.compareTo(reconnectBackoffMin) >= 0, "reconnectBackoffMax ("
+                    + reconnectBackoffMax + ") must be at least reconnectBackoffMin (" + reconnectBackoffMin + ")");
             long ring = (long) numMemoryRegions * maxSendSize;
             require(pinnedMemoryBudget >= 2 * ring,
                     "pinnedMemoryBudget (" + pinnedMemoryBudget + " bytes) must be at least 2 x numMemoryRegions x "

@@ -38,9 +38,10 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
             reply = new QuicReply(stream, conn.remoteName());
         }
         FrameHeader h = f.header();
-        if (failed) {
-            // answered with ERROR and closing: frames decoded from the same read must not act (a HELLO behind a
-            // refused first frame made this a second control stream, and that closed the whole connection)
+        if (failed || (role != StreamRole.CONTROL && reply.ended())) {
+            // answered with ERROR and closing, or we sent our last frame (an answer or an ERROR): frames decoded
+            // from the same read must not act (a HELLO behind a refused first frame made this a second control
+            // stream, and that closed the whole connection); the rest of the peer's input is moot
             f.release();
             return;
         }
@@ -55,6 +56,8 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
                 };
                 if (role != StreamRole.CONTROL) {
                     conn.requireHello(h.type().toString());
+                } else {
+                    conn.untrack(stream);
                 }
             }
             switch (role) {
@@ -99,9 +102,25 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
         QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
         if (c instanceof FrameException fe) {
             fail(stream, fe);
-        } else {
+        } else if (role == StreamRole.CONTROL) {
             ctx.close();
+        } else {
+            StreamEnds.abort(stream, ErrorCode.INTERNAL);
         }
+    }
+
+    /**
+     * The peer ended its half (FIN). A read is answered later with its last frame (READ_RESP or ERROR ends our
+     * half); a copy stream the sender left without COPY_DONE (it failed over or gave up: the transfer stays for
+     * RESUME or was aborted by its ERROR) and a stream that never carried a frame end our half now.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && role != StreamRole.CONTROL
+                && !(role == StreamRole.READ && readAnswered)) {
+            StreamEnds.finish((QuicStreamChannel) ctx.channel());
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     private void fail(QuicStreamChannel stream, FrameException e) {

@@ -145,6 +145,7 @@ public final class QuicConnection {
                 case RESUME -> onResume(h, stream);
                 case PATH_CTL -> onPathControl(f, stream);
                 case ERROR -> onError(h, FrameCodec.errorMessage(f.payload()));
+                case PING -> requireHello("PING"); // receiving it restarted our idle timer: nothing else to do
                 default -> throw new FrameException(ErrorCode.PROTOCOL, "unexpected " + h.type()
                         + " frame on the control stream from " + remoteName);
             }
@@ -175,6 +176,30 @@ public final class QuicConnection {
         }
         helloDone.complete(this);
         listener.helloDone();
+        startKeepAlive();
+    }
+
+    /**
+     * Sends PING on the control stream every keepAliveInterval while the connection is up, so that an idle
+     * connection outlives the QUIC idle timeout (Netty's QUIC API has no keep-alive of its own). Each side
+     * pings: the idle timer restarts on every packet received.
+     */
+    private void startKeepAlive() {
+        long every = transport.keepAliveMillis();
+        if (every <= 0) {
+            return;
+        }
+        try {
+            var task = channel.eventLoop().scheduleAtFixedRate(() -> {
+                QuicStreamChannel c = control;
+                if (c != null && c.isActive() && !closed) {
+                    Frames.write(c, new FrameHeader(FrameType.PING), null, true);
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
+            channel.closeFuture().addListener(f -> task.cancel(false));
+        } catch (RejectedExecutionException e) {
+            // the event loop is shutting down with the node
+        }
     }
 
     private void onResume(FrameHeader h, QuicStreamChannel stream) {
@@ -390,6 +415,16 @@ public final class QuicConnection {
     void track(QuicStreamChannel s) {
         streams.add(s);
         s.closeFuture().addListener(f -> streams.remove(s));
+    }
+
+    /** The stream the peer opened turned out to be the control stream (not a data stream). */
+    void untrack(QuicStreamChannel s) {
+        streams.remove(s);
+    }
+
+    /** Data and read streams open on this connection now (the control stream not counted; 0 when idle). */
+    public int openStreams() {
+        return streams.size();
     }
 
     /** The peer closed the connection (CONNECTION_CLOSE received; event loop): remember who and why. */

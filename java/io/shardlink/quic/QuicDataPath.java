@@ -130,15 +130,14 @@ public final class QuicDataPath implements DataPath {
                 return;
             }
             handler.closedByUs = true;
-            if (cause != null && stream.isActive()) {
+            if (cause != null && stream.isActive() && !stream.isOutputShutdown()) {
                 ByteBuf b = stream.alloc().buffer();
                 FrameCodec.encodeError(spec.transferId(), 0, ErrorCode.SHUTTING_DOWN, "sender abandoned the copy: "
                         + cause.getMessage(), b);
-                stream.writeAndFlush(b).addListener(QuicStreamChannel.SHUTDOWN_OUTPUT)
-                        .addListener(ChannelFutureListener.CLOSE);
-            } else {
-                stream.close();
+                stream.writeAndFlush(b);
             }
+            // our half ends; the stream closes when the receiver's half has ended too (see StreamEnds)
+            StreamEnds.finish(stream);
         }
     }
 
@@ -170,6 +169,9 @@ public final class QuicDataPath implements DataPath {
             Frame f = (Frame) msg;
             try {
                 FrameHeader h = f.header();
+                if (closedByUs) {
+                    return; // the copy left this stream (done, failed over or given up): its answers are moot
+                }
                 if (h.id() != transferId) {
                     throw new FrameException(ErrorCode.PROTOCOL, h.type() + " for transfer " + h.id()
                             + " on the stream of transfer " + transferId);
@@ -184,7 +186,7 @@ public final class QuicDataPath implements DataPath {
                 }
             } catch (FrameException e) {
                 listener.onRejected(e);
-                ctx.close();
+                StreamEnds.abort((QuicStreamChannel) ctx.channel(), e.code());
             } finally {
                 f.release();
             }
@@ -199,7 +201,8 @@ public final class QuicDataPath implements DataPath {
             } else {
                 pathFailure(c);
             }
-            ctx.close();
+            StreamEnds.abort((QuicStreamChannel) ctx.channel(), c instanceof FrameException fe ? fe.code()
+                    : ErrorCode.INTERNAL);
         }
 
         @Override
@@ -233,14 +236,20 @@ public final class QuicDataPath implements DataPath {
                 return;
             }
             QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+            // our half ends after the answer (the server ends its half with it): the stream then ends fully.
+            // A read given up before its answer (timeout, cancel) ends our half at once and still reads the
+            // late answer; only a peer that never answers gets the stream reset (StreamEnds.lingerThenAbort)
             Frames.write(s, new FrameHeader(FrameType.READ_REQ).id(requestId).object(volumeId).aux(needleId)
                     .offset(offset).arg(length), null, true).addListener((ChannelFutureListener) w -> {
                         if (!w.isSuccess()) {
                             result.completeExceptionally(w.cause());
-                            s.close();
                         }
                     });
-            result.whenComplete((r, e) -> s.close()); // also on cancel / close
+            result.whenComplete((r, e) -> {
+                if (!handler.answered) {
+                    StreamEnds.finish(s);
+                }
+            });
         });
         return result;
     }
@@ -249,6 +258,8 @@ public final class QuicDataPath implements DataPath {
     private final class ReadOutHandler extends ChannelInboundHandlerAdapter {
         private final long requestId;
         private final CompletableFuture<Frame> result;
+        /** The server's answer arrived (it ends the server's half; ours ends on reading it). */
+        volatile boolean answered;
 
         ReadOutHandler(long requestId, CompletableFuture<Frame> result) {
             this.requestId = requestId;
@@ -259,8 +270,14 @@ public final class QuicDataPath implements DataPath {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Frame f = (Frame) msg;
             FrameHeader h = f.header();
+            if (answered) {
+                f.release();
+                StreamEnds.abort((QuicStreamChannel) ctx.channel(), ErrorCode.PROTOCOL);
+                return;
+            }
+            answered = true;
             if (h.type() == FrameType.READ_RESP && h.id() == requestId) {
-                if (!result.complete(f)) {
+                if (!result.complete(f)) { // an answer after the read timed out
                     f.release();
                 }
             } else if (h.type() == FrameType.ERROR) {
@@ -271,14 +288,14 @@ public final class QuicDataPath implements DataPath {
                         + " in answer to read " + requestId));
                 f.release();
             }
-            ctx.close();
+            StreamEnds.finish((QuicStreamChannel) ctx.channel());
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
             result.completeExceptionally(StreamResets.explain(c, conn.remoteName(), "read " + requestId));
-            ctx.close();
+            StreamEnds.abort((QuicStreamChannel) ctx.channel(), ErrorCode.PROTOCOL);
         }
 
         @Override

@@ -97,6 +97,11 @@ public final class QuicTransport implements AutoCloseable {
         return config.quicUdpPayloadFor(mtu);
     }
 
+    /** Keep-alive PING interval in milliseconds; 0 = off. */
+    long keepAliveMillis() {
+        return config.keepAliveInterval().toMillis();
+    }
+
     public int serverPayload() {
         return serverPayload;
     }
@@ -242,6 +247,15 @@ public final class QuicTransport implements AutoCloseable {
             });
             ch.closeFuture().addListener(f -> conn.onInactive());
         }
+    }
+
+    /** Data and read streams open on all connections (control streams not counted; 0 when idle). */
+    public int openStreams() {
+        int n = 0;
+        for (QuicConnection c : connections) {
+            n += c.openStreams();
+        }
+        return n;
     }
 
     /** Open connections (tests). */

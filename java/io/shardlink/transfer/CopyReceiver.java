@@ -177,11 +177,13 @@ public final class CopyReceiver {
                     throw new IllegalStateException("ShardSinkFactory returned null");
                 }
             } catch (Exception e) {
-                transfers.remove(id, created);
                 created.finished = true;
                 metrics.completion(CompletionStatus.REJECTED);
+                // the refusal goes out before the transfer is forgotten: DATA racing it must not be answered
+                // UNKNOWN_TRANSFER first (the sender would see that instead of the reason)
                 reply.sendError(id, 0, new FrameException(ErrorCode.SINK_FAILED, "node " + localNode
                         + " refused " + created.what() + ": cannot open a sink: " + e.getMessage(), e), true);
+                transfers.remove(id, created);
                 return;
             }
             created.channel = reply;

@@ -27,7 +27,9 @@ public enum FrameType {
      * descriptors), request {@code id}; the answer has {@link FrameHeader#FLAG_REPLY}, the same id, and may be
      * empty (the peer had no answer).
      */
-    PATH_CTL(11, false);
+    PATH_CTL(11, false),
+    /** Keep-alive on the control stream: keeps an idle connection inside the QUIC idle timeout; not answered. */
+    PING(12, false);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

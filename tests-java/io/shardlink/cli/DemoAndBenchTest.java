@@ -24,7 +24,7 @@ class DemoAndBenchTest {
     }
 
     static final List<String> FIELDS = List.of("transport", "op", "size", "count", "bytes", "seconds", "mb_per_s",
-            "p50_us", "p99_us", "p999_us");
+            "p50_us", "p99_us", "p999_us", "depth", "ops_per_s");
     private static final Pattern PAIR = Pattern.compile("\"([a-z0-9_]+)\":(\"[^\"]*\"|-?[0-9.eE+-]+)");
 
     /** Parses one flat JSON object of strings and numbers (what bench --json prints). */
