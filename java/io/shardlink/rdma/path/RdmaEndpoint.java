@@ -414,6 +414,12 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     @Override
     public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+        return read(requestId, volumeId, needleId, -1, offset, length);
+    }
+
+    @Override
+    public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
+                                         int length) {
         CompletableFuture<Frame> f = new CompletableFuture<>();
         Throwable fl = failure;
         if (fl != null || closing) {
@@ -427,6 +433,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             return f;
         }
         PendingRead pr = new PendingRead(requestId, volumeId, needleId, offset, length, n, f);
+        pr.cookie = cookie;
         boolean post = false;
         synchronized (readLock) {
             if (queuedReads.isEmpty()) {
@@ -449,7 +456,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     private void postReadRequest(PendingRead pr) {
         FrameHeader h = new FrameHeader(FrameType.READ_REQ).id(pr.requestId).object(pr.volumeId).aux(pr.needleId)
-                .offset(pr.offset).arg(pr.length);
+                .offset(pr.offset).arg(pr.length).cookie(pr.cookie);
         postSmall(Opcode.SEND_IMM, Imm.send(Imm.S_READ_REQ, pr.page), 0, 0, h, null);
     }
 
@@ -1518,6 +1525,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         final int pages;
         final CompletableFuture<Frame> future;
         int page = -1;
+        /** The blob's cookie for the READ_REQ (negative = none); set before the read is published. */
+        long cookie = -1;
 
         PendingRead(long requestId, long volumeId, long needleId, long offset, int length, int pages,
                     CompletableFuture<Frame> future) {
