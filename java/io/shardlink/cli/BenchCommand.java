@@ -237,7 +237,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
             checkPath(sender, peer, expected);
             if (volumes != null) {
-                return SeaweedBench.run(receiver, peer, expected, volumes, reads,
+                peer.close();
+                return SeaweedBench.run(receiver, sender, expected, volumes, reads,
                         chunkSize != null ? chunkSize : ShardlinkConfig.DEFAULT_MAX_SEND_SIZE, !noWarmup,
                         json ? err : spec.commandLine().getOut());
             }

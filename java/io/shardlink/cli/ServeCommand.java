@@ -2,8 +2,8 @@ package io.shardlink.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.shardlink.api.BlobAttributes;
 import io.shardlink.api.BlobSource;
+import io.shardlink.api.CookieBlobSource;
 import io.shardlink.api.FileShardSink;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ShardSink;
@@ -179,21 +179,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (volumes == null) {
             return shards;
         }
-        return new BlobSource() {
-            @Override
-            public int read(long v, long needle, long offset, int length, ByteBuffer dst) throws IOException {
-                return read(v, needle, NO_COOKIE, offset, length, dst, new BlobAttributes());
-            }
-
-            @Override
-            public int read(long v, long needle, long cookie, long offset, int length, ByteBuffer dst,
-                            BlobAttributes attributes) throws IOException {
-                if (v == DirBlobSource.SHARD_VOLUME && shards != null) {
-                    return shards.read(v, needle, offset, length, dst);
-                }
-                return volumes.read(v, needle, cookie, offset, length, dst, attributes);
-            }
-        };
+        return (CookieBlobSource) (v, needle, cookie, offset, length, dst, attributes) ->
+                v == DirBlobSource.SHARD_VOLUME && shards != null ? shards.read(v, needle, offset, length, dst)
+                        : volumes.read(v, needle, cookie, offset, length, dst, attributes);
     }
 
     private static String health(ShardlinkNode n) {

@@ -3,6 +3,7 @@ package io.shardlink.seaweedfs;
 import io.shardlink.api.BlobAttributes;
 import io.shardlink.api.BlobNotFoundException;
 import io.shardlink.api.BlobSource;
+import io.shardlink.api.CookieBlobSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ import java.util.stream.Stream;
  * the wire); a wrong cookie is NOT_FOUND, as is a missing cookie unless opened with {@code requireCookie=false}.
  * Volumes are found at open; needles appended to them later are seen (see {@link Volume}).
  */
-public final class SeaweedVolumes implements BlobSource, AutoCloseable {
+public final class SeaweedVolumes implements CookieBlobSource, AutoCloseable {
     private static final Pattern NAME = Pattern.compile("(?:(.+)_)?(\\d+)\\.dat");
 
     /** One volume as listed by {@link #volumes()}. */
@@ -132,11 +133,6 @@ public final class SeaweedVolumes implements BlobSource, AutoCloseable {
         for (Volume v : volumes.values()) {
             v.refresh();
         }
-    }
-
-    @Override
-    public int read(long volumeId, long needleId, long offset, int length, ByteBuffer dst) throws IOException {
-        return read(volumeId, needleId, NO_COOKIE, offset, length, dst, new BlobAttributes());
     }
 
     @Override

@@ -26,7 +26,10 @@ class SeaweedReadsRdmaTest {
     Path tmp;
 
     private static ShardlinkConfig config(String id, String device) throws Exception {
-        return RdmaPathTestSupport.vmConfig(id, device).requestTimeout(Duration.ofSeconds(180)).build();
+        // the reads keep the RDMA path busy for minutes while the QUIC control connection carries nothing, and QUIC
+        // has no keep-alive today: an idle timeout shorter than the test would close the peer under it
+        return RdmaPathTestSupport.vmConfig(id, device).requestTimeout(Duration.ofSeconds(180))
+                .idleTimeout(Duration.ofMinutes(30)).build();
     }
 
     @Test
