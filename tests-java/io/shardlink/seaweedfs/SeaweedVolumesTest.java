@@ -266,6 +266,55 @@ class SeaweedVolumesTest {
         assertThat(ni.memoryBytes() / Math.max(1, ni.idCount())).isLessThanOrEqualTo(48);
     }
 
+    /** Hundreds of thousands of reads: file descriptors, threads and direct memory stay where they were. */
+    @Test
+    void soakOfReadsLeavesNothingBehind() throws Exception {
+        java.util.List<Needle> ec = new java.util.ArrayList<>(SeaweedFixtures.expected().get(SeaweedFixtures.EC)
+                .values());
+        try (SeaweedVolumes v = SeaweedVolumes.open(SeaweedFixtures.copyAll(tmp.resolve("vols"), true))) {
+            ByteBuffer dst = ByteBuffer.allocateDirect(4096);
+            BlobAttributes a = new BlobAttributes();
+            java.util.Random rnd = new java.util.Random(5);
+            Runnable burst = () -> {
+                for (int i = 0; i < 50_000; i++) {
+                    Needle n = ec.get(rnd.nextInt(ec.size()));
+                    int off = rnd.nextInt(n.data().length);
+                    dst.clear();
+                    try {
+                        int got = v.read(2, n.id(), n.cookieValue(), off, 4096, dst, a);
+                        if (got != Math.min(4096, n.data().length - off) || dst.get(0) != n.data()[off]) {
+                            throw new AssertionError("read " + i + " of needle " + n.id() + " at " + off);
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            };
+            burst.run(); // warm: thread-local buffers, verified checksums, JIT
+            long fds = openFds();
+            int threads = Thread.activeCount();
+            long direct = directMemory();
+            for (int k = 0; k < 4; k++) {
+                burst.run();
+            }
+            assertThat(openFds()).isEqualTo(fds);
+            assertThat(Thread.activeCount()).isLessThanOrEqualTo(threads);
+            assertThat(directMemory()).isLessThanOrEqualTo(direct);
+        }
+    }
+
+    private static long openFds() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    private static long directMemory() {
+        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+                .stream().filter(b -> b.getName().equals("direct")).mapToLong(
+                        java.lang.management.BufferPoolMXBean::getMemoryUsed).sum();
+    }
+
     @Test
     void fileIdsParseAndFormatLikeSeaweedFs() {
         FileId f = FileId.parse("3,01637037d6");
