@@ -253,6 +253,8 @@ class RdmaCopyRdmaTest {
             Peer p = a.connect(b.localAddress());
             assertThat(p.state()).isEqualTo(PeerState.CONNECTED);
             RdmaPathTestSupport.awaitState(RdmaPathTestSupport.onlyPeer(b), PeerState.CONNECTED, Duration.ofSeconds(30));
+            // listeners run after the state is set: B's may still be on its way when state() already says CONNECTED
+            RdmaPathTestSupport.awaitTrue(() -> !seenB.isEmpty(), Duration.ofSeconds(30), "B's listener to see CONNECTED");
             assertThat(seenA).containsExactly("DISCONNECTED->CONNECTED");
             assertThat(seenB).containsExactly("DISCONNECTED->CONNECTED");
             byte[] data = RdmaPathTestSupport.pattern(9, 4 * MiB + 1);

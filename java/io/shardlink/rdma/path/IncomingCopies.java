@@ -1,0 +1,270 @@
+package io.shardlink.rdma.path;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import io.shardlink.rdma.Access;
+import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.Opcode;
+import io.shardlink.rdma.RdmaException;
+import io.shardlink.transfer.ReplyChannel;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.Frame;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameLimits;
+import io.shardlink.wire.FrameType;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * Copies this node receives from one peer: a {@link CopyRing} per transfer, registered when the sender asks
+ * (RING_REQ over QUIC) and the pinned budget has room, revoked when the copy ends, the sender gives up, or the path
+ * goes. Chunks written into a ring are decoded in place and handed, without a copy, to the node's copy receiver.
+ */
+final class IncomingCopies {
+    private static final int HDR = FrameCodec.HEADER_SIZE;
+    private static final System.Logger LOG = System.getLogger(IncomingCopies.class.getName());
+
+    private final RdmaEndpoint ep;
+    private final RdmaDataPathProvider provider;
+    private final ShardlinkConfig config;
+    private final RdmaPathStats stats;
+    private final PinnedBudget budget;
+    private final FrameLimits limits;
+    private final Object lock = new Object();
+    private final AtomicReferenceArray<CopyRing> rings = new AtomicReferenceArray<>(Imm.MAX_RINGS);
+    private final ConcurrentHashMap<Long, CopyRing> byTransfer = new ConcurrentHashMap<>();
+    private int generation;
+    private int nextIndex;
+    private boolean closed;
+    private final OrphanReply orphan = new OrphanReply();
+
+    IncomingCopies(RdmaEndpoint ep, RdmaDataPathProvider provider, FrameLimits limits) {
+        this.ep = ep;
+        this.provider = provider;
+        this.config = provider.config();
+        this.stats = provider.statsRecorder();
+        this.budget = provider.budget();
+        this.limits = limits;
+    }
+
+    SendQueue sends() {
+        return ep.sends();
+    }
+
+    String peerId() {
+        return ep.peerId();
+    }
+
+    /** Answers a RING_REQ: a registered ring described to this sender only, or why not. */
+    byte[] grant(PathMessages.RingRequest r) {
+        String local = ep.local();
+        if (ep.isDown()) {
+            return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is down");
+        }
+        if (r.chunkSize() <= 0 || r.chunkSize() > config.maxSendSize()) {
+            return PathMessages.refused("chunk size " + r.chunkSize() + " is not in 1.." + config.maxSendSize()
+                    + " (maxSendSize of " + local + ")");
+        }
+        int count = config.numMemoryRegions();
+        int slotSize = roundUp(HDR + config.maxSendSize(), RdmaEndpoint.PAGE);
+        long bytes = (long) count * slotSize;
+        synchronized (lock) {
+            if (closed) {
+                return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is closed");
+            }
+            if (byTransfer.containsKey(r.transferId())) {
+                return PathMessages.refused("transfer " + r.transferId() + " already has an RDMA ring at " + local);
+            }
+            if (bytes > Integer.MAX_VALUE || !budget.tryReserve(bytes)) {
+                return decline(r, "node " + local + " has no room in its pinned-memory budget (" + budget + ") for a "
+                        + PinnedBudget.mib(bytes) + " receive ring (" + count + " x " + slotSize + " bytes)");
+            }
+            int idx = -1;
+            for (int i = 0; i < Imm.MAX_RINGS; i++) {
+                int c = (nextIndex + i) % Imm.MAX_RINGS;
+                if (rings.get(c) == null) {
+                    idx = c;
+                    break;
+                }
+            }
+            if (idx < 0) {
+                budget.release(bytes);
+                return decline(r, "node " + local + " already receives " + Imm.MAX_RINGS + " copies from " + peerId()
+                        + " over RDMA");
+            }
+            MemoryRegion mr;
+            try {
+                mr = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) bytes),
+                        Access.LOCAL_WRITE.bit() | Access.REMOTE_WRITE.bit());
+            } catch (RdmaException | RuntimeException | OutOfMemoryError e) {
+                budget.release(bytes);
+                return decline(r, "node " + local + " cannot register a " + PinnedBudget.mib(bytes) + " receive ring: "
+                        + e.getMessage());
+            }
+            generation = (generation + 1) % Imm.GENERATIONS;
+            CopyRing ring = new CopyRing(this, idx, generation, r.transferId(), r.shardId(), mr, slotSize, count,
+                    bytes);
+            rings.set(idx, ring);
+            byTransfer.put(r.transferId(), ring);
+            nextIndex = (idx + 1) % Imm.MAX_RINGS;
+            stats.ringsGranted.increment();
+            stats.liveRings.incrementAndGet();
+            stats.liveRegions.incrementAndGet();
+            return PathMessages.ringGrant(new PathMessages.RingGrant(r.transferId(), idx, ring.generation,
+                    mr.address(), mr.rkey(), slotSize, count));
+        }
+    }
+
+    private byte[] decline(PathMessages.RingRequest r, String why) {
+        stats.ringsDeclined.increment();
+        LOG.log(System.Logger.Level.WARNING, () -> ep.local() + ": declining an RDMA ring for transfer "
+                + r.transferId() + " (shard " + r.shardId() + ") from " + peerId() + ": " + why
+                + "; that copy goes over QUIC");
+        return PathMessages.ringDecline(r.transferId(), why);
+    }
+
+    /** COPY_BEGIN / COPY_END / the sender's ERROR, for a copy this node receives (poller thread). */
+    void onCopyControl(Frame f) {
+        FrameHeader h = f.header();
+        CopyRing ring = byTransfer.get(h.id());
+        switch (h.type()) {
+            case COPY_BEGIN -> {
+                if (ring == null) {
+                    f.release();
+                    orphan.sendError(h.id(), 0, new FrameException(ErrorCode.PROTOCOL, "COPY_BEGIN of transfer "
+                            + h.id() + " from " + peerId() + " without an RDMA ring granted by " + ep.local()), true);
+                    return;
+                }
+                ep.inbound().onFrame(f, ring.reply);
+            }
+            case COPY_END -> ep.inbound().onFrame(f, ring != null ? ring.reply : orphan);
+            case ERROR -> {
+                // the sender gave the copy up: it writes nothing more into the ring (RC order), so revoke it
+                ep.inbound().onFrame(f, ring != null ? ring.reply : orphan);
+                if (ring != null) {
+                    release(ring);
+                }
+            }
+            default -> {
+                long id = h.id();
+                FrameType t = h.type();
+                f.release();
+                orphan.sendError(id, 0, new FrameException(ErrorCode.PROTOCOL, "unexpected " + t
+                        + " for the receiving side of a copy (RDMA, from " + peerId() + ")"), false);
+            }
+        }
+    }
+
+    /** A DATA frame written into a slot of a ring (poller thread): decoded in place, handed on without a copy. */
+    void onRingData(int imm, int len) {
+        CopyRing ring = rings.get(Imm.ring(imm));
+        int s = Imm.slot(imm);
+        if (ring == null || ring.generation != Imm.generation(imm) || s >= ring.count || ring.released.get()) {
+            throw new FrameException(ErrorCode.PROTOCOL, "RDMA WRITE into ring " + Imm.ring(imm) + " generation "
+                    + Imm.generation(imm) + " slot " + s + ", which is not live");
+        }
+        if (ring.closing) {
+            return; // the receiver refused the transfer: drop until the sender stops
+        }
+        int off = s * ring.slotSize;
+        FrameHeader h = new FrameHeader();
+        try {
+            if (len > ring.slotSize) {
+                throw new FrameException(ErrorCode.TOO_LARGE, "RDMA WRITE of " + len + " bytes into a slot of "
+                        + ring.slotSize);
+            }
+            ring.view.setIndex(off, off + len);
+            FrameCodec.decodeHeader(ring.view, h, limits);
+            if (h.type() != FrameType.DATA || h.id() != ring.transferId) {
+                throw new FrameException(ErrorCode.PROTOCOL, h.type() + " for transfer " + h.id() + " in the RDMA ring"
+                        + " of transfer " + ring.transferId);
+            }
+            if (h.length() > len - HDR) {
+                throw new FrameException(ErrorCode.TRUNCATED, "DATA frame announces " + h.length() + " bytes, the "
+                        + "RDMA WRITE carried " + (len - HDR));
+            }
+        } catch (FrameException e) {
+            ring.closing = true;
+            ByteBuf msg = Unpooled.copiedBuffer(e.getMessage(), StandardCharsets.UTF_8);
+            ep.inbound().onFrame(new Frame(new FrameHeader(FrameType.ERROR).id(ring.transferId).arg(e.code().code())
+                    .length(msg.readableBytes()), msg), ring.reply);
+            ring.reply.sendError(ring.transferId, h.offset(), e, true);
+            return;
+        }
+        ByteBuffer payload = ring.memory.slice(off + HDR, h.length());
+        ep.inbound().onFrame(new Frame(h, new SlotBuf(payload, b -> { }, s, ring)), ring.reply);
+    }
+
+    /** Revokes remote access to a ring (deregisters it) and returns its memory to the budget. Once. */
+    void release(CopyRing ring) {
+        if (!ring.released.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (lock) {
+            rings.compareAndSet(ring.index, ring, null);
+            byTransfer.remove(ring.transferId, ring);
+        }
+        if (RdmaDataPathProvider.closeQuietly(ring.mr)) {
+            stats.liveRegions.decrementAndGet();
+        }
+        budget.release(ring.bytes);
+        stats.liveRings.decrementAndGet();
+    }
+
+    /** The path failed: drop whatever is still written into any ring. */
+    void refuseAll() {
+        for (CopyRing ring : byTransfer.values()) {
+            ring.closing = true;
+        }
+    }
+
+    /** Teardown (queue pair destroyed): grant no more rings, revoke every ring. */
+    void closeAll() {
+        List<CopyRing> all;
+        synchronized (lock) {
+            closed = true;
+            all = new ArrayList<>(byTransfer.values());
+        }
+        for (CopyRing ring : all) {
+            release(ring);
+        }
+    }
+
+    private static int roundUp(int v, int to) {
+        return (v + to - 1) / to * to;
+    }
+
+    /** Answers about copies this node has no ring for. */
+    private final class OrphanReply implements ReplyChannel {
+        @Override
+        public void send(FrameHeader header, ByteBuf payload) {
+            if (payload != null) {
+                payload.release();
+            }
+            sends().postSmall(Opcode.SEND_IMM, Imm.send(Imm.S_TO_SENDER, 0), 0, 0, header, null);
+        }
+
+        @Override
+        public void sendError(long id, long offset, FrameException error, boolean closeAfter) {
+            sends().postError(Imm.S_TO_SENDER, id, offset, error);
+        }
+
+        @Override
+        public Transport transport() {
+            return Transport.RDMA;
+        }
+
+        @Override
+        public String describe() {
+            return "RDMA control messages from " + peerId();
+        }
+    }
+}

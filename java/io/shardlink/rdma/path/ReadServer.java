@@ -1,0 +1,140 @@
+package io.shardlink.rdma.path;
+
+import io.netty.buffer.ByteBuf;
+import io.shardlink.buffer.PooledBuffer;
+import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.config.Transport;
+import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.Opcode;
+import io.shardlink.transfer.ReplyChannel;
+import io.shardlink.wire.ErrorCode;
+import io.shardlink.wire.Frame;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameType;
+
+/**
+ * Blob reads this node serves to one peer: a READ_REQ goes to the node's read service with a {@link ReplyChannel}
+ * that WRITEs the answer ([READ_RESP][bytes] from a registered staging buffer, or an ERROR frame) WITH IMMEDIATE
+ * into the pages of the peer's reply ring the request named.
+ */
+final class ReadServer {
+    private static final int HDR = FrameCodec.HEADER_SIZE;
+    private static final int PAGE = RdmaEndpoint.PAGE;
+
+    private final RdmaEndpoint ep;
+    private final RdmaDataPathProvider provider;
+    private final ShardlinkConfig config;
+    private final SlotBuf.Owner stagingOwner = b -> ((PooledBuffer) b.attachment).release();
+
+    ReadServer(RdmaEndpoint ep, RdmaDataPathProvider provider) {
+        this.ep = ep;
+        this.provider = provider;
+        this.config = provider.config();
+    }
+
+    /** A READ_REQ from the peer whose answer goes to {@code page} of its reply ring (poller thread). */
+    void onReadRequest(Frame f, int page) {
+        FrameHeader h = f.header();
+        PathMessages.Endpoint r = ep.remote();
+        int need = PageAllocator.pagesFor(HDR + (long) Math.max(0, Math.min(h.requestedLength(), config.maxSendSize())),
+                PAGE);
+        if (h.type() != FrameType.READ_REQ || r == null || page < 0 || (long) page + need > r.replyRingPages()) {
+            f.release();
+            throw new FrameException(ErrorCode.PROTOCOL, "bad RDMA read request " + h + " for page " + page
+                    + " of a " + (r == null ? 0 : r.replyRingPages()) + "-page reply ring");
+        }
+        ep.inbound().onFrame(f, new ReadReply(page, need * PAGE));
+    }
+
+    /** Answers one READ_REQ: WRITE WITH IMMEDIATE into the reader's reply pages. */
+    private final class ReadReply implements ReplyChannel {
+        private final int page;
+        private final int capacity;
+
+        ReadReply(int page, int capacity) {
+            this.page = page;
+            this.capacity = capacity;
+        }
+
+        @Override
+        public ByteBuf payloadBuffer(int cap) {
+            if (ep.onPoller() || cap > config.maxSendSize()) {
+                return null;
+            }
+            PooledBuffer pb = provider.stagingBuffer(config.requestTimeout().toMillis());
+            if (pb == null) {
+                return null;
+            }
+            return new SlotBuf(pb.buffer().duplicate().clear().slice(0, cap), stagingOwner, 0, pb);
+        }
+
+        @Override
+        public void send(FrameHeader h, ByteBuf payload) {
+            int n = h.length();
+            PathMessages.Endpoint r = ep.remote();
+            long raddr = r.replyRingAddress() + (long) page * PAGE;
+            SendQueue sends = ep.sends();
+            if (HDR + n > capacity) {
+                if (payload != null) {
+                    payload.release();
+                }
+                sendError(h.id(), h.offset(), new FrameException(ErrorCode.TOO_LARGE, "read answer of " + n
+                        + " bytes does not fit the " + (capacity - HDR) + " bytes the reader made room for"), true);
+                return;
+            }
+            if (n == 0 || payload == null) {
+                if (payload != null) {
+                    payload.release();
+                }
+                sends.postSmall(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h.length(0).crc32c(0),
+                        null);
+                return;
+            }
+            if (payload instanceof SlotBuf sb && sb.attachment instanceof PooledBuffer pb) {
+                MemoryRegion mr = provider.region(pb.registration());
+                if (mr != null) {
+                    sends.postLarge(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h, mr, n, null,
+                            payload, SendQueue.K_READ_REPLY);
+                    return;
+                }
+            }
+            // not registered memory: stage it (one copy)
+            PooledBuffer pb = ep.onPoller() ? null : provider.stagingBuffer(config.requestTimeout().toMillis());
+            MemoryRegion mr = pb == null ? null : provider.region(pb.registration());
+            if (mr == null) {
+                if (pb != null) {
+                    pb.release();
+                }
+                payload.release();
+                sendError(h.id(), h.offset(), new FrameException(ErrorCode.INTERNAL, ep.local() + " has no registered "
+                        + "buffer free to answer the read over RDMA"), true);
+                return;
+            }
+            payload.getBytes(payload.readerIndex(), pb.buffer().duplicate().clear().limit(n));
+            payload.release();
+            sends.postLarge(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h, mr, n, pb, null,
+                    SendQueue.K_READ_REPLY);
+        }
+
+        @Override
+        public void sendError(long id, long offset, FrameException error, boolean closeAfter) {
+            PathMessages.Endpoint r = ep.remote();
+            FrameHeader h = new FrameHeader(FrameType.ERROR).id(id).offset(offset).arg(error.code().code());
+            ep.sends().postSmall(Opcode.WRITE_IMM, Imm.readReply(page), r.replyRingAddress() + (long) page * PAGE,
+                    r.replyRingRkey(), h, SendQueue.errorText(error.getMessage(),
+                            Math.min(capacity, RdmaEndpoint.CTRL) - HDR));
+        }
+
+        @Override
+        public Transport transport() {
+            return Transport.RDMA;
+        }
+
+        @Override
+        public String describe() {
+            return "RDMA read reply at page " + page + " of " + ep.peerId() + "'s reply ring";
+        }
+    }
+}

@@ -1,0 +1,382 @@
+package io.shardlink.rdma.path;
+
+import io.netty.buffer.ByteBuf;
+import io.shardlink.buffer.PooledBuffer;
+import io.shardlink.rdma.CompletionBatch;
+import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.Opcode;
+import io.shardlink.rdma.QueuePair;
+import io.shardlink.rdma.RdmaException;
+import io.shardlink.rdma.WorkRequestBatch;
+import io.shardlink.wire.FrameCodec;
+import io.shardlink.wire.FrameException;
+import io.shardlink.wire.FrameHeader;
+import io.shardlink.wire.FrameType;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The send side of one endpoint's queue pair: {@code sq} send slots, each a {@value RdmaEndpoint#CTRL}-byte area of
+ * the control buffer plus what its work request holds on to (a pooled chunk, a staged read answer), and a backlog of
+ * sends that found no free slot. Every frame leaves through {@link #postSmall} (a whole frame copied into the slot)
+ * or {@link #postLarge} (the header in the slot, the payload as a second SGE straight from registered memory).
+ * A completion frees the slot, or hands it to the oldest backlogged send.
+ */
+final class SendQueue {
+    static final int K_CONTROL = 0;
+    static final int K_DATA = 1;
+    static final int K_READ_REPLY = 2;
+    private static final int HDR = FrameCodec.HEADER_SIZE;
+    private static final int CTRL = RdmaEndpoint.CTRL;
+
+    private final RdmaEndpoint ep;
+    private final QueuePair qp;
+    private final MemoryRegion ctrl;
+    private final RdmaPathStats stats;
+    private final int sq;
+
+    // guarded by lock
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition slotFreed = lock.newCondition();
+    private final SendSlot[] slots;
+    private final int[] freeSlots;
+    private int freeCount;
+    private final ArrayDeque<Backlogged> backlog = new ArrayDeque<>();
+    private final WorkRequestBatch batch = new WorkRequestBatch(1);
+    private boolean closed;
+
+    /** A send-queue slot: its part of the control buffer, and what the work request in it holds on to. */
+    private static final class SendSlot {
+        final int index;
+        final long offset;
+        final ByteBuffer area;
+        PooledBuffer pooled;
+        ByteBuf payload;
+        int kind;
+        long what;
+
+        SendSlot(int index, long offset, ByteBuffer area) {
+            this.index = index;
+            this.offset = offset;
+            this.area = area;
+        }
+    }
+
+    /** A send that found no free slot (only then is anything allocated); posted as completions free slots. */
+    private record Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
+                              int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
+
+    /** Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}. */
+    SendQueue(RdmaEndpoint ep, QueuePair qp, MemoryRegion ctrl, RdmaPathStats stats, int sq) {
+        this.ep = ep;
+        this.qp = qp;
+        this.ctrl = ctrl;
+        this.stats = stats;
+        this.sq = sq;
+        this.slots = new SendSlot[sq];
+        this.freeSlots = new int[sq];
+        for (int i = 0; i < sq; i++) {
+            slots[i] = new SendSlot(i, (long) i * CTRL, ctrl.buffer().slice(i * CTRL, CTRL));
+            freeSlots[i] = sq - 1 - i;
+        }
+        this.freeCount = sq;
+    }
+
+    /**
+     * Posts a small frame (header + payload, at most {@value RdmaEndpoint#CTRL} bytes) from a send slot. Never
+     * waits: with no free slot it is queued and posted by the poller when one frees. Dropped once torn down.
+     */
+    void postSmall(int opcode, int imm, long raddr, int rkey, FrameHeader h, byte[] payload) {
+        int plen = payload == null ? 0 : payload.length;
+        h.length(plen).crc32c(plen == 0 ? 0 : FrameCodec.crc32c(ByteBuffer.wrap(payload)));
+        Throwable postError = null;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            if (freeCount > 0) {
+                SendSlot s = slots[freeSlots[--freeCount]];
+                ByteBuffer a = s.area.clear();
+                FrameCodec.encodeHeader(h, a);
+                if (plen > 0) {
+                    a.put(payload);
+                }
+                s.kind = opcode == Opcode.WRITE_IMM ? K_READ_REPLY : K_CONTROL;
+                s.what = h.id();
+                postError = post(s, opcode, imm, raddr, rkey, HDR + plen, null, 0);
+            } else {
+                ByteBuffer b = ByteBuffer.allocate(HDR + plen);
+                FrameCodec.encodeHeader(h, b);
+                if (plen > 0) {
+                    b.put(payload);
+                }
+                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), null, 0, null, null,
+                        opcode == Opcode.WRITE_IMM ? K_READ_REPLY : K_CONTROL));
+                stats.sendBacklogged.increment();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (postError != null) {
+            ep.fail(postError, true);
+        }
+    }
+
+    /** An ERROR frame by SEND, its text cut to what fits one control slot. */
+    void postError(int kind, long id, long offset, FrameException error) {
+        FrameHeader h = new FrameHeader(FrameType.ERROR).id(id).offset(offset).arg(error.code().code());
+        postSmall(Opcode.SEND_IMM, Imm.send(kind, 0), 0, 0, h, errorText(error.getMessage(), CTRL - HDR));
+    }
+
+    /**
+     * Posts header + registered payload (DATA, READ_RESP) from a send slot; waits for a free slot unless called on
+     * the poller. The payload's owner ({@code pooled} or {@code payload}) is released when the work request
+     * completes, or now if it cannot be posted. Returns false if it was not posted (path failed or closed).
+     */
+    boolean postLarge(int opcode, int imm, long raddr, int rkey, FrameHeader h, MemoryRegion payloadMr, int plen,
+                      PooledBuffer pooled, ByteBuf payload, int kind) {
+        Throwable postError = null;
+        boolean posted = false;
+        lock.lock();
+        try {
+            if (freeCount == 0 && ep.onPoller() && !closed) {
+                ByteBuffer b = ByteBuffer.allocate(HDR);
+                FrameCodec.encodeHeader(h, b);
+                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), payloadMr, plen, pooled, payload, kind));
+                stats.sendBacklogged.increment();
+                return true;
+            }
+            long left = ep.config().requestTimeout().toNanos();
+            while (freeCount == 0 && !closed && ep.failure() == null && left > 0) {
+                try {
+                    left = slotFreed.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (freeCount > 0 && !closed && ep.failure() == null) {
+                SendSlot s = slots[freeSlots[--freeCount]];
+                FrameCodec.encodeHeader(h, s.area.clear());
+                s.pooled = pooled;
+                s.payload = payload;
+                s.kind = kind;
+                s.what = h.offset();
+                postError = post(s, opcode, imm, raddr, rkey, HDR, payloadMr, plen);
+                posted = postError == null;
+                pooled = null;
+                payload = null;
+            } else if (freeCount == 0 && !closed && ep.failure() == null) {
+                postError = new IOException("no free RDMA send slot towards " + ep.peerId() + " within "
+                        + ep.config().requestTimeout().toMillis() + " ms (" + sq + " work requests outstanding)");
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (pooled != null) {
+            pooled.release();
+        }
+        if (payload != null) {
+            payload.release();
+        }
+        if (postError != null) {
+            ep.fail(postError, true);
+        }
+        return posted;
+    }
+
+    /** Posts one work request from slot {@code s} (lock held); on failure frees the slot and returns why. */
+    private Throwable post(SendSlot s, int opcode, int imm, long raddr, int rkey, int headLen, MemoryRegion payloadMr,
+                           int plen) {
+        try {
+            batch.clear();
+            WorkRequestBatch.Slot w = batch.add();
+            if (opcode == Opcode.SEND_IMM) {
+                w.sendImm(s.index, ctrl, s.offset, headLen, imm);
+            } else {
+                w.writeImm(s.index, ctrl, s.offset, headLen, raddr, rkey, imm);
+            }
+            if (plen > 0) {
+                w.sge(payloadMr, 0, plen);
+            }
+            qp.post(batch);
+            if (opcode == Opcode.SEND_IMM) {
+                stats.sendsPosted.increment();
+                stats.sendBytes.add(headLen + plen);
+            } else {
+                stats.writesPosted.increment();
+                stats.writeBytes.add(headLen + plen);
+            }
+            return null;
+        } catch (RdmaException | RuntimeException e) {
+            if (s.pooled != null) {
+                s.pooled.release();
+                s.pooled = null;
+            }
+            if (s.payload != null) {
+                s.payload.release();
+                s.payload = null;
+            }
+            freeSlots[freeCount++] = s.index;
+            slotFreed.signal();
+            return new IOException("posting " + Opcode.name(opcode) + " to " + ep.peerId() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Completion {@code i} of {@code wc} for slot {@code slotIndex} (poller thread). */
+    void onCompletion(CompletionBatch wc, int i, int slotIndex, int status) {
+        PooledBuffer pb;
+        ByteBuf bb;
+        int kind;
+        long what;
+        Throwable postError = null;
+        lock.lock();
+        try {
+            SendSlot s = slots[slotIndex];
+            pb = s.pooled;
+            bb = s.payload;
+            kind = s.kind;
+            what = s.what;
+            s.pooled = null;
+            s.payload = null;
+            Backlogged next = ep.failure() == null && !closed ? backlog.poll() : null;
+            if (next != null) {
+                s.area.clear().put(next.head());
+                s.pooled = next.pooled();
+                s.payload = next.payload();
+                s.kind = next.kind();
+                postError = post(s, next.opcode(), next.imm(), next.remoteAddr(), next.rkey(), next.head().length,
+                        next.payloadMr(), next.payloadLen());
+            } else {
+                freeSlots[freeCount++] = slotIndex;
+                slotFreed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (pb != null) {
+            pb.release();
+        }
+        if (bb != null) {
+            bb.release();
+        }
+        if (status == CompletionBatch.STATUS_SUCCESS) {
+            stats.okCompletions.increment();
+        } else if (status == CompletionBatch.STATUS_FLUSH_ERROR && ep.isDown()) {
+            stats.flushedCompletions.increment();
+        } else {
+            String text = wc.statusText(i);
+            stats.error(text);
+            ep.fail(new IOException("RDMA " + (kind == K_DATA ? "WRITE of the chunk at offset " + what
+                    : kind == K_READ_REPLY ? "WRITE of a read answer" : "SEND of a control frame") + " from "
+                    + ep.local() + " to " + ep.peerId() + " failed: status " + status + " (" + text + ")"
+                    + hint(status), null), true);
+        }
+        if (postError != null) {
+            ep.fail(postError, true);
+        }
+    }
+
+    /** True once every posted send has completed (nothing outstanding on the send queue). */
+    boolean idle() {
+        lock.lock();
+        try {
+            return freeCount == sq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes senders waiting for a slot (the path failed). */
+    void wakeWaiters() {
+        lock.lock();
+        try {
+            slotFreed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Stops sending and takes every buffer a slot or backlogged send still holds. Release them (with
+     * {@link Held#release()}) only once the queue pair is destroyed: until then the device may still read them.
+     */
+    Held close() {
+        List<PooledBuffer> pooled = new ArrayList<>();
+        List<ByteBuf> bufs = new ArrayList<>();
+        lock.lock();
+        try {
+            closed = true;
+            for (SendSlot s : slots) {
+                if (s.pooled != null) {
+                    pooled.add(s.pooled);
+                    s.pooled = null;
+                }
+                if (s.payload != null) {
+                    bufs.add(s.payload);
+                    s.payload = null;
+                }
+            }
+            for (Backlogged b : backlog) {
+                if (b.pooled() != null) {
+                    pooled.add(b.pooled());
+                }
+                if (b.payload() != null) {
+                    bufs.add(b.payload());
+                }
+            }
+            backlog.clear();
+            slotFreed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        return new Held(pooled, bufs);
+    }
+
+    /** Buffers the send queue held when it closed. */
+    record Held(List<PooledBuffer> pooled, List<ByteBuf> bufs) {
+        void release() {
+            for (PooledBuffer p : pooled) {
+                p.release();
+            }
+            for (ByteBuf b : bufs) {
+                b.release();
+            }
+        }
+    }
+
+    /** What an error completion usually means, for the person reading the failure. */
+    private static String hint(int status) {
+        return switch (status) {
+            case 12 -> ": the link or the peer is gone (no ACK within the QP's timeout and retries)";
+            case 10 -> ": the peer no longer exposes that memory (its process ended, or it revoked the ring)";
+            case 13 -> ": the peer had no receive posted (receiver not ready, retries exhausted)";
+            case 2 -> ": the local port or link is down";
+            default -> "";
+        };
+    }
+
+    /** {@code message} as UTF-8, cut to at most {@code maxBytes}. */
+    static byte[] errorText(String message, int maxBytes) {
+        String m = message == null ? "" : message;
+        if (m.length() > 1000) {
+            m = m.substring(0, 997) + "...";
+        }
+        byte[] b = m.getBytes(StandardCharsets.UTF_8);
+        if (b.length > maxBytes) {
+            b = new String(b, 0, Math.max(0, maxBytes - 6), StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8);
+            if (b.length > maxBytes) {
+                b = java.util.Arrays.copyOf(b, maxBytes);
+            }
+        }
+        return b;
+    }
+}
