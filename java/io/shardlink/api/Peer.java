@@ -46,6 +46,16 @@ public interface Peer extends AutoCloseable {
     /** Reads {@code dst.remaining()} bytes of a needle into {@code dst} (from its position; advanced by the length read). */
     CompletableFuture<ReadResult> read(long volumeId, long needleId, long offset, ByteBuffer dst);
 
+    /**
+     * Reads up to {@code length} bytes of a needle, giving its {@code cookie} (unsigned 32-bit, as in a SeaweedFS
+     * file id): a source with cookies answers a wrong one NOT_FOUND. {@link ReadResult#blobFlags()} holds the
+     * needle's flags as its source reports them.
+     */
+    CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, int length);
+
+    /** As {@link #read(long, long, long, long, int)}, into {@code dst} (from its position; advanced by the length read). */
+    CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, ByteBuffer dst);
+
     MetricsSnapshot metrics();
 
     /** Observes the connection being lost and re-established (a Peer from {@link ShardlinkNode#connect}). */

@@ -120,7 +120,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     public Hello localHello() {
         PathEndpoint ep = endpoint;
         boolean rdma = ep != null && state.state() == PeerState.DISCONNECTED;
-        return new Hello(config.nodeId(), FrameCodec.VERSION, rdma ? Hello.CAP_RDMA : 0, config.maxSendSize(),
+        return new Hello(config.nodeId(), FrameCodec.VERSION, (rdma ? Hello.CAP_RDMA : 0) | Hello.CAP_READ_COOKIE,
+                config.maxSendSize(),
                 config.numMemoryRegions(), rdma ? ep.localEndpoint() : new byte[0]);
     }
 
@@ -377,20 +378,40 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
 
     @Override
     public CompletableFuture<ReadResult> read(long volumeId, long needleId, long offset, int length) {
-        return doRead(volumeId, needleId, offset, length, null);
+        return doRead(volumeId, needleId, BlobSource.NO_COOKIE, offset, length, null);
     }
 
     @Override
     public CompletableFuture<ReadResult> read(long volumeId, long needleId, long offset, ByteBuffer dst) {
-        return doRead(volumeId, needleId, offset, dst.remaining(), dst);
+        return doRead(volumeId, needleId, BlobSource.NO_COOKIE, offset, dst.remaining(), dst);
     }
 
-    private CompletableFuture<ReadResult> doRead(long volumeId, long needleId, long offset, int length, ByteBuffer dst) {
+    @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, int length) {
+        return doRead(volumeId, needleId, cookie, offset, length, null);
+    }
+
+    @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, ByteBuffer dst) {
+        return doRead(volumeId, needleId, cookie, offset, dst.remaining(), dst);
+    }
+
+    private CompletableFuture<ReadResult> doRead(long volumeId, long needleId, long cookie, long offset, int length,
+                                                 ByteBuffer dst) {
         String what = "read of volume " + volumeId + " needle " + needleId + " at " + offset + " (" + length
                 + " bytes) by " + config.nodeId() + " from " + peerId;
         if (length < 0 || length > chunkSize() || offset < 0) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(what + ": length must be in 0.."
                     + chunkSize() + " (maxSendSize) and offset >= 0"));
+        }
+        if (cookie > 0xFFFFFFFFL || cookie < BlobSource.NO_COOKIE) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(what + ": cookie " + cookie
+                    + " is not an unsigned 32-bit value (or NO_COOKIE)"));
+        }
+        Hello rh = remoteHello;
+        if (cookie != BlobSource.NO_COOKIE && rh != null && !rh.readsWithCookie()) {
+            return CompletableFuture.failedFuture(new ShardlinkException(what + ": " + peerId + " runs an older "
+                    + "shardlink that cannot check cookies (its HELLO lacks the read-cookie capability)"));
         }
         if (closed.get()) {
             return CompletableFuture.failedFuture(new ShardlinkClosedException(what + ": the peer connection is closed"));
@@ -410,7 +431,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         CompletableFuture<ReadResult> result = new CompletableFuture<>();
         reads.add(result);
         result.whenComplete((r, e) -> reads.remove(result));
-        CompletableFuture<Frame> f = path.read(id, volumeId, needleId, offset, length);
+        CompletableFuture<Frame> f = path.read(id, volumeId, needleId, cookie, offset, length);
         DataPath fallback = fallbackPath();
         if (path != quicPath && fallback != null) {
             // the RDMA path broke under the read (an ERROR from the peer is an answer, not a path failure): ask
@@ -422,7 +443,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
                 }
                 transport[0] = fallback.transport();
                 metrics.fallback("read: " + causeName(c));
-                return fallback.read(nextRequestId.getAndIncrement(), volumeId, needleId, offset, length);
+                return fallback.read(nextRequestId.getAndIncrement(), volumeId, needleId, cookie, offset, length);
             });
         }
         f.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((frame, err) -> {
@@ -465,7 +486,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
                 metrics.record(transport[0], Direction.RECEIVED, h.length());
                 metrics.readLatency(lat);
                 metrics.completion(CompletionStatus.OK);
-                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport[0], lat));
+                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport[0], lat,
+                        h.blobFlags()));
             } catch (FrameException e) {
                 metrics.completion(CompletionStatus.FAILED);
                 result.completeExceptionally(new ShardlinkException(what + " failed verification: " + e.getMessage(),

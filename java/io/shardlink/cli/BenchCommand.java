@@ -32,7 +32,10 @@ import picocli.CommandLine.Spec;
                 + "RDMA when available), in this process (two nodes on loopback) or against 'serve' with "
                 + "--connect. --json: one JSON object per case per line with transport, op, size, count, "
                 + "bytes, seconds, mb_per_s, p50_us, p99_us, p999_us (copy latencies are per copy, read "
-                + "latencies per read)."})
+                + "latencies per read).",
+        "--seaweedfs DIR: instead, whole-needle reads of every live needle of the SeaweedFS volumes in DIR, "
+                + "served from the volume files and from memory (the same bytes) in alternating rounds on one node "
+                + "pair (ops needle-file and needle-mem, size = mean needle bytes), with the file/memory ratio."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -89,6 +92,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per case per line.")
     boolean json;
 
+    @Option(names = "--seaweedfs", paramLabel = "DIR",
+            description = "Measure needle reads from the SeaweedFS volumes in DIR against the same needles in memory.")
+    java.nio.file.Path seaweedfs;
+
+    private io.shardlink.seaweedfs.SeaweedVolumes volumes;
+
     @Spec
     CommandSpec spec;
 
@@ -109,7 +118,20 @@ public final class BenchCommand implements Callable<Integer> {
             case "rdma" -> modes.add(TransportMode.RDMA_ONLY);
             default -> throw new CliException("--transport must be all, quic or rdma, got '" + transport + "'", 2, null);
         }
-        data = new byte[(int) Math.max(size, readSize)];
+        if (seaweedfs != null) {
+            if (connect != null) {
+                throw new CliException("--seaweedfs runs in this process (two nodes on loopback): drop --connect", 2,
+                        null);
+            }
+            volumes = io.shardlink.seaweedfs.SeaweedVolumes.open(seaweedfs);
+        }
+        try (io.shardlink.seaweedfs.SeaweedVolumes closing = volumes) {
+            return runAll(out, err, modes);
+        }
+    }
+
+    private int runAll(PrintWriter out, PrintWriter err, List<TransportMode> modes) throws Exception {
+        data = new byte[(int) (volumes != null ? 1 : Math.max(size, readSize))];
         Patterns.fill(ByteBuffer.wrap(data), 7, 0);
         List<BenchResult> results = new ArrayList<>();
         for (TransportMode m : modes) {
@@ -208,6 +230,12 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new CliException(expected + " path did not come up: " + Errors.describe(e), e);
             }
             checkPath(sender, peer, expected);
+            if (volumes != null) {
+                peer.close();
+                return SeaweedBench.run(receiver, sender, expected, volumes, reads,
+                        chunkSize != null ? chunkSize : ShardlinkConfig.DEFAULT_MAX_SEND_SIZE, !noWarmup,
+                        json ? err : spec.commandLine().getOut());
+            }
             return measure(peer, expected, false);
         }
     }

@@ -20,7 +20,7 @@ import picocli.CommandLine.Mixin;
                 "Without a subcommand, runs 'demo'."},
         subcommands = {DemoCommand.class, ProbeCommand.class, ServeCommand.class, CopyCommand.class,
                 ReadCommand.class, BenchCommand.class, CertsCommand.class, RawBenchCommand.class,
-                CommandLine.HelpCommand.class})
+                VolumesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     /** Set by {@code --verbose} on any command. */
     static volatile boolean verbose;

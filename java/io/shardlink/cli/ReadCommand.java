@@ -1,8 +1,11 @@
 package io.shardlink.cli;
 
+import io.shardlink.api.BlobSource;
 import io.shardlink.api.ReadResult;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
+import io.shardlink.seaweedfs.FileId;
+import io.shardlink.seaweedfs.NeedleFormat;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -28,7 +31,11 @@ import picocli.CommandLine.Spec;
         description = {"Read a blob (needle) from a node.",
         "Reads --length bytes of needle --needle of volume --volume at --offset from the node at "
                 + "--from (volume 0 = the shards it stores: needle N is shard N). Writes the bytes to --out "
-                + "('-' for stdout), or prints a summary with their CRC32C."})
+                + "('-' for stdout), or prints a summary with their CRC32C.",
+        "With --fid FID (a SeaweedFS file id such as 3,01637037d6: volume, needle id and cookie), reads the "
+                + "whole needle's data, in chunks of the max send size, from a node serving 'serve --seaweedfs'; "
+                + "the summary reports the needle's flags (gzip/manifest data is written as stored). A refusal "
+                + "(NOT_FOUND, CHECKSUM_MISMATCH) is one error line and exit 1."})
 public final class ReadCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -43,18 +50,29 @@ public final class ReadCommand implements Callable<Integer> {
             description = "The node holding the blob.")
     InetSocketAddress from;
 
-    @Option(names = "--volume", paramLabel = "V", required = true, description = "Volume id.")
-    long volume;
+    @Option(names = "--fid", paramLabel = "FID",
+            description = "SeaweedFS file id (volume,needle+cookie in hex): read that whole needle.")
+    String fid;
 
-    @Option(names = "--needle", paramLabel = "N", required = true, description = "Needle id.")
+    @Option(names = "--volume", paramLabel = "V", description = "Volume id (with --needle and --length).")
+    Long volumeOpt;
+
+    @Option(names = "--needle", paramLabel = "N", description = "Needle id.")
+    Long needleOpt;
+
+    long volume;
     long needle;
+    long cookie = BlobSource.NO_COOKIE;
 
     @Option(names = "--offset", paramLabel = "O", defaultValue = "0", converter = Units.SizeConverter.class,
             description = "Offset inside the needle (default 0).")
     long offset;
 
-    @Option(names = "--length", paramLabel = "L", required = true, converter = Units.SizeConverter.class,
-            description = "Bytes to read (more than one read when above the node's max send size, 4 MiB).")
+    @Option(names = "--length", paramLabel = "L", converter = Units.SizeConverter.class,
+            description = "Bytes to read (more than one read when above the node's max send size, 4 MiB); with "
+                    + "--fid, default the whole needle.")
+    Long lengthOpt;
+
     long length;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Write the bytes here ('-' = stdout).")
@@ -66,6 +84,8 @@ public final class ReadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        resolveTarget();
+        int flags = 0;
         ShardlinkConfig.Builder b = tls.apply(node.apply(ShardlinkConfig.builder()));
         int max = ShardlinkConfig.DEFAULT_MAX_SEND_SIZE;
         CRC32C crc = new CRC32C();
@@ -80,7 +100,8 @@ public final class ReadCommand implements Callable<Integer> {
             while (got < length) {
                 int want = (int) Math.min(max, length - got);
                 long t0 = System.nanoTime();
-                ReadResult r = c.peer.read(volume, needle, offset + got, want).get(60, TimeUnit.SECONDS);
+                ReadResult r = c.peer.read(volume, needle, cookie, offset + got, want).get(60, TimeUnit.SECONDS);
+                flags = r.blobFlags();
                 nanos += System.nanoTime() - t0;
                 used.add(r.transport());
                 ByteBuffer data = r.data().duplicate();
@@ -104,10 +125,15 @@ public final class ReadCommand implements Callable<Integer> {
                 stdout.flush();
             }
             String summary = String.format(Locale.ROOT,
-                    "read %d bytes of volume %d needle %d at offset %d from %s in %s (%.1f MB/s) over %s, CRC32C %08x%s%s",
-                    got, volume, needle, offset, Units.hostPort(from), Units.micros(nanos), Units.mbPerSecond(got, nanos),
+                    "read %d bytes of %s at offset %d from %s in %s (%.1f MB/s) over %s, CRC32C %08x%s%s%s",
+                    got, fid != null ? "fid " + fid + " (volume " + volume + " needle " + Long.toHexString(needle) + ")"
+                            : "volume " + volume + " needle " + needle, offset, Units.hostPort(from),
+                    Units.micros(nanos), Units.mbPerSecond(got, nanos),
                     used.size() == 1 ? used.iterator().next() : used, crc.getValue(),
-                    got < length ? " (end of needle)" : "", fileOut != null ? ", written to " + outFile : "");
+                    got < length && fid == null ? " (end of needle)" : "",
+                    fid != null ? ", flags 0x" + String.format("%02x", flags) + " ("
+                            + NeedleFormat.describeFlags(flags) + ")" : "",
+                    fileOut != null ? ", written to " + outFile : "");
             if (toStdout) {
                 spec.commandLine().getErr().println(summary);
                 spec.commandLine().getErr().flush();
@@ -122,5 +148,26 @@ public final class ReadCommand implements Callable<Integer> {
             throw e;
         }
         return 0;
+    }
+
+    /** Either --fid, or --volume + --needle + --length. */
+    private void resolveTarget() {
+        if (fid != null) {
+            if (volumeOpt != null || needleOpt != null) {
+                throw new CliException("give either --fid or --volume/--needle, not both", 2, null);
+            }
+            FileId f = FileId.parse(fid);
+            volume = f.volumeId();
+            needle = f.needleId();
+            cookie = f.cookieValue();
+            length = lengthOpt != null ? lengthOpt : Long.MAX_VALUE; // whole needle: until a short read
+            return;
+        }
+        if (volumeOpt == null || needleOpt == null || lengthOpt == null) {
+            throw new CliException("give --fid FID, or --volume, --needle and --length", 2, null);
+        }
+        volume = volumeOpt;
+        needle = needleOpt;
+        length = lengthOpt;
     }
 }

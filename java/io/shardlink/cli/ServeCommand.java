@@ -2,11 +2,14 @@ package io.shardlink.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.shardlink.api.BlobSource;
+import io.shardlink.api.CookieBlobSource;
 import io.shardlink.api.FileShardSink;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ShardSink;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.ShardlinkConfig;
+import io.shardlink.seaweedfs.SeaweedVolumes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -37,7 +40,11 @@ import picocli.CommandLine.Spec;
         "Runs a node: stores incoming shard copies as DIR/shard-ID and serves blob reads from DIR "
                 + "(volume 0, needle N = DIR/shard-N; volume V >= 1, needle N = DIR/volume-V/needle-N). With "
                 + "--http-port: GET /health (200 'ok' + peer states) and GET /metrics (Prometheus text). Runs "
-                + "until SIGINT/SIGTERM; then closes cleanly and exits 0."})
+                + "until SIGINT/SIGTERM; then closes cleanly and exits 0.",
+        "With --seaweedfs DIR: serves needle reads from the SeaweedFS volumes in that directory (volume id and "
+                + "needle id as in SeaweedFS file ids; reads must give the needle's cookie), opened read-only; "
+                + "volume 0 stays the shards in --dir. Shard copies land in --dir when it is given (without --dir, "
+                + "copies are refused)."})
 public final class ServeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -53,8 +60,13 @@ public final class ServeCommand implements Callable<Integer> {
             description = "QUIC (UDP) address to listen on (default ${DEFAULT-VALUE}; port 0 picks one).")
     InetSocketAddress listen;
 
-    @Option(names = "--dir", paramLabel = "DIR", required = true, description = "Storage directory (created if missing).")
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "Storage directory (created if missing); required unless --seaweedfs is given.")
     Path dir;
+
+    @Option(names = "--seaweedfs", paramLabel = "DIR",
+            description = "Serve needle reads from the SeaweedFS volumes (<vid>.dat/.idx) in DIR, read-only.")
+    Path seaweedfs;
 
     @Option(names = "--http-port", paramLabel = "PORT",
             description = "Serve /health and /metrics over HTTP on this port (0 picks one). Default: no HTTP.")
@@ -73,10 +85,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Files.createDirectories(dir);
-        if (!Files.isWritable(dir)) {
-            throw new CliException("storage directory " + dir + " is not writable");
+        if (dir == null && seaweedfs == null) {
+            throw new CliException("give --dir DIR (shard storage) and/or --seaweedfs DIR (SeaweedFS volumes)", 2,
+                    null);
         }
+        if (dir != null) {
+            Files.createDirectories(dir);
+            if (!Files.isWritable(dir)) {
+                throw new CliException("storage directory " + dir + " is not writable");
+            }
+        }
+        // opened before the node starts: a bad volume is one clear error line, not a half-started server
+        SeaweedVolumes volumes = seaweedfs == null ? null : SeaweedVolumes.open(seaweedfs);
         String id = nodeId != null ? nodeId : "serve-" + hostName() + "-" + listen.getPort();
         ShardlinkConfig config = tls.apply(node.apply(ShardlinkConfig.builder())).nodeId(id).listenAddress(listen).build();
         CountDownLatch stop = new CountDownLatch(1);
@@ -87,10 +107,12 @@ public final class ServeCommand implements Callable<Integer> {
         }, "INT", "TERM");
         HttpServer http = null;
         ExecutorService httpThreads = null;
-        try (ShardlinkNode n = ShardlinkNode.start(config)) {
-            n.onShardCopy((peer, shardId, total) -> logging(out, peer, shardId, total,
-                    FileShardSink.inDirectory(dir).open(peer, shardId, total)));
-            n.blobSource(new DirBlobSource(dir));
+        try (volumes; ShardlinkNode n = ShardlinkNode.start(config)) {
+            if (dir != null) {
+                n.onShardCopy((peer, shardId, total) -> logging(out, peer, shardId, total,
+                        FileShardSink.inDirectory(dir).open(peer, shardId, total)));
+            }
+            n.blobSource(blobSource(volumes));
             Thread hook = null;
             if (!handled) {
                 hook = new Thread(() -> {
@@ -100,7 +122,13 @@ public final class ServeCommand implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(hook);
             }
             out.println("shardlink serve: node " + n.nodeId() + " listening on " + Units.hostPort(n.localAddress())
-                    + " (QUIC/UDP, mutual TLS), storing shards in " + dir.toAbsolutePath());
+                    + " (QUIC/UDP, mutual TLS), " + (dir != null ? "storing shards in " + dir.toAbsolutePath()
+                    : "not accepting shard copies (no --dir)"));
+            if (volumes != null) {
+                int needles = volumes.volumes().stream().mapToInt(SeaweedVolumes.VolumeInfo::liveNeedles).sum();
+                out.println("shardlink serve: serving " + volumes.volumes().size() + " SeaweedFS volume(s), " + needles
+                        + " live needle(s), from " + seaweedfs.toAbsolutePath() + " (read-only)");
+            }
             if (httpPort != null) {
                 http = HttpServer.create(new InetSocketAddress(httpHost, httpPort), 16);
                 httpThreads = Executors.newSingleThreadExecutor(r -> {
@@ -143,6 +171,17 @@ public final class ServeCommand implements Callable<Integer> {
         out.println("shardlink serve: stopped");
         out.flush();
         return 0;
+    }
+
+    /** Volume 0 = the shards in --dir; with --seaweedfs every other volume id is a SeaweedFS volume. */
+    private BlobSource blobSource(SeaweedVolumes volumes) {
+        DirBlobSource shards = dir == null ? null : new DirBlobSource(dir);
+        if (volumes == null) {
+            return shards;
+        }
+        return (CookieBlobSource) (v, needle, cookie, offset, length, dst, attributes) ->
+                v == DirBlobSource.SHARD_VOLUME && shards != null ? shards.read(v, needle, offset, length, dst)
+                        : volumes.read(v, needle, cookie, offset, length, dst, attributes);
     }
 
     private static String health(ShardlinkNode n) {

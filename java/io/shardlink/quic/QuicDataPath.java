@@ -221,6 +221,12 @@ public final class QuicDataPath implements DataPath {
 
     @Override
     public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+        return read(requestId, volumeId, needleId, -1, offset, length);
+    }
+
+    @Override
+    public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
+                                         int length) {
         CompletableFuture<Frame> result = new CompletableFuture<>();
         ReadOutHandler handler = new ReadOutHandler(requestId, result);
         conn.channel().createStream(QuicStreamType.BIDIRECTIONAL, new ChannelInitializer<QuicStreamChannel>() {
@@ -240,7 +246,7 @@ public final class QuicDataPath implements DataPath {
             // A read given up before its answer (timeout, cancel) ends our half at once and still reads the
             // late answer; only a peer that never answers gets the stream reset (StreamEnds.lingerThenAbort)
             Frames.write(s, new FrameHeader(FrameType.READ_REQ).id(requestId).object(volumeId).aux(needleId)
-                    .offset(offset).arg(length), null, true).addListener((ChannelFutureListener) w -> {
+                    .offset(offset).arg(length).cookie(cookie), null, true).addListener((ChannelFutureListener) w -> {
                         if (!w.isSuccess()) {
                             result.completeExceptionally(w.cause());
                         }

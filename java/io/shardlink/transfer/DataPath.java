@@ -45,4 +45,18 @@ public interface DataPath {
     default CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
         return CompletableFuture.failedFuture(new UnsupportedOperationException(transport() + " path has no reads"));
     }
+
+    /**
+     * As {@link #read(long, long, long, long, int)}, with the blob's {@code cookie} (unsigned 32-bit; negative = none)
+     * in the READ_REQ ({@code FrameHeader#cookie(long)}); the READ_RESP's {@code arg} holds the blob's flags. The
+     * default serves cookie-less reads through the method above (paths written before cookies).
+     */
+    default CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
+                                         int length) {
+        if (cookie < 0) {
+            return read(requestId, volumeId, needleId, offset, length);
+        }
+        return CompletableFuture.failedFuture(new UnsupportedOperationException(transport()
+                + " path cannot carry a read's cookie"));
+    }
 }

@@ -2,6 +2,8 @@ package io.shardlink.transfer;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.shardlink.api.BlobAttributes;
+import io.shardlink.api.BlobChecksumException;
 import io.shardlink.api.BlobNotFoundException;
 import io.shardlink.api.BlobSource;
 import io.shardlink.metrics.CompletionStatus;
@@ -79,13 +81,14 @@ public final class ReadService {
         }
         try {
             ByteBuffer dst = buf.nioBuffer(0, len);
-            int n = src.read(h.volumeId(), h.needleId(), h.offset(), len, dst);
+            BlobAttributes attrs = new BlobAttributes();
+            int n = src.read(h.volumeId(), h.needleId(), h.cookie(), h.offset(), len, dst, attrs);
             if (n < 0 || n > len) {
                 throw new IllegalStateException("BlobSource returned " + n + " for a " + len + "-byte read");
             }
             buf.writerIndex(n);
             FrameHeader resp = new FrameHeader(FrameType.READ_RESP).id(h.id()).object(h.volumeId()).aux(h.needleId())
-                    .offset(h.offset()).length(n).crc32c(n == 0 ? 0 : FrameCodec.crc32c(buf, 0, n));
+                    .offset(h.offset()).length(n).arg(attrs.flags()).crc32c(n == 0 ? 0 : FrameCodec.crc32c(buf, 0, n));
             metrics.record(reply.transport(), Direction.SENT, n);
             metrics.completion(CompletionStatus.OK);
             reply.send(resp, buf);
@@ -94,6 +97,10 @@ public final class ReadService {
             metrics.completion(CompletionStatus.REJECTED);
             reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what + ": " + e.getMessage()),
                     true);
+        } catch (BlobChecksumException e) {
+            metrics.completion(CompletionStatus.REJECTED);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.CHECKSUM_MISMATCH, what + ": "
+                    + e.getMessage()), true);
         } catch (Exception e) {
             metrics.completion(CompletionStatus.FAILED);
             reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SOURCE_FAILED, what + ": " + e), true);

@@ -18,7 +18,9 @@ public enum ErrorCode {
     SOURCE_FAILED(14),
     SHUTTING_DOWN(15),
     BAD_REQUEST(16),
-    INTERNAL(17);
+    INTERNAL(17),
+    /** The blob's stored checksum does not match its bytes at the source: it is not served. */
+    CHECKSUM_MISMATCH(18);
 
     private final int code;
 

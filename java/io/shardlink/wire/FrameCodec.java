@@ -14,7 +14,8 @@ import java.util.zip.CRC32C;
  *  0      4   magic     0x534C4E4B ("SLNK")
  *  4      1   version   1
  *  5      1   type      {@link FrameType} code
- *  6      2   flags     {@link FrameHeader#FLAG_REPLY} 0x1, FLAG_RESUME 0x2, FLAG_LAST 0x4; others 0
+ *  6      2   flags     {@link FrameHeader#FLAG_REPLY} 0x1, FLAG_RESUME 0x2, FLAG_LAST 0x4, FLAG_COOKIE 0x8
+ *                       (READ_REQ only); others 0
  *  8      4   length    payload bytes after the header (DATA/READ_RESP &le; maxSendSize, others &le; 64 KiB)
  * 12      4   crc32c    CRC32C (Castagnoli) of the payload; 0 when length is 0
  * 16      8   id        transfer id (COPY_*, DATA, ACK, RESUME) / request id (READ_*) / id an ERROR refers to
@@ -22,8 +23,12 @@ import java.util.zip.CRC32C;
  * 32      8   aux       total length (COPY_BEGIN, COPY_END, COPY_DONE) / needle id (READ_*)
  * 40      8   offset    DATA: chunk offset; ACK and RESUME reply: receiver's next expected offset;
  *                       COPY_BEGIN: first offset to be sent; READ_*: offset inside the needle
- * 48      4   arg       ACK: credits (window in chunks); READ_REQ: length wanted; ERROR: {@link ErrorCode}
- * 52      4   reserved  0
+ * 48      4   arg       ACK: credits (window in chunks); READ_REQ: length wanted; ERROR: {@link ErrorCode};
+ *                       READ_RESP: the blob's flags (source-defined, e.g. a SeaweedFS needle's flags byte; 0 = none)
+ * 52      4   ext       READ_REQ with FLAG_COOKIE: the blob's cookie (u32); 0 in every other frame
+ *                       (the reserved word of the first version: a node that predates FLAG_COOKIE refuses such a
+ *                       READ_REQ as BAD_HEADER, so a reader only sends it to peers advertising
+ *                       {@link Hello#CAP_READ_COOKIE}; old readers ignore READ_RESP's arg)
  * 56      -   payload
  * </pre>
  *
@@ -59,7 +64,7 @@ public final class FrameCodec {
         out.writeLong(h.aux());
         out.writeLong(h.offset());
         out.writeInt(h.arg());
-        out.writeInt(0);
+        out.writeInt(h.ext());
     }
 
     /** Writes the header at the position of {@code out} (big-endian regardless of the buffer's order). */
@@ -81,7 +86,7 @@ public final class FrameCodec {
         b.putLong(p + 32, h.aux());
         b.putLong(p + 40, h.offset());
         b.putInt(p + 48, h.arg());
-        b.putInt(p + 52, 0);
+        b.putInt(p + 52, h.ext());
         out.position(p + HEADER_SIZE);
     }
 
@@ -120,7 +125,8 @@ public final class FrameCodec {
                 .object(in.getLong(r + 24))
                 .aux(in.getLong(r + 32))
                 .offset(in.getLong(r + 40))
-                .arg(in.getInt(r + 48));
+                .arg(in.getInt(r + 48))
+                .ext(in.getInt(r + 52));
         in.readerIndex(r + HEADER_SIZE);
         return into;
     }
@@ -151,7 +157,8 @@ public final class FrameCodec {
                 .object(b.getLong(p + 24))
                 .aux(b.getLong(p + 32))
                 .offset(b.getLong(p + 40))
-                .arg(b.getInt(p + 48));
+                .arg(b.getInt(p + 48))
+                .ext(b.getInt(p + 52));
         if (avail - HEADER_SIZE < into.length()) {
             throw new FrameException(ErrorCode.TRUNCATED, "truncated " + into.type() + " frame: header announces "
                     + into.length() + " payload bytes, only " + (avail - HEADER_SIZE) + " present");
@@ -178,7 +185,12 @@ public final class FrameCodec {
             throw new FrameException(ErrorCode.BAD_HEADER, String.format("%s frame has unknown flags 0x%04X", type,
                     flags & ~FrameHeader.KNOWN_FLAGS));
         }
-        if (reserved != 0) {
+        boolean cookie = (flags & FrameHeader.FLAG_COOKIE) != 0;
+        if (cookie && type != FrameType.READ_REQ) {
+            throw new FrameException(ErrorCode.BAD_HEADER, type + " frame has FLAG_COOKIE (only READ_REQ carries a "
+                    + "cookie)");
+        }
+        if (reserved != 0 && !cookie) {
             throw new FrameException(ErrorCode.BAD_HEADER, type + " frame has non-zero reserved field 0x"
                     + Integer.toHexString(reserved));
         }

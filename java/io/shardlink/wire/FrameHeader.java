@@ -12,8 +12,13 @@ public final class FrameHeader {
     public static final int FLAG_RESUME = 1 << 1;
     /** DATA: the last chunk of the transfer. */
     public static final int FLAG_LAST = 1 << 2;
+    /**
+     * READ_REQ only: the reader gives the blob's cookie, carried in the header's last word ({@link #cookie()}),
+     * which is zero in every other frame. Sent only to peers whose HELLO has {@link Hello#CAP_READ_COOKIE}.
+     */
+    public static final int FLAG_COOKIE = 1 << 3;
     /** All defined flags; others must be zero in version 1. */
-    public static final int KNOWN_FLAGS = FLAG_REPLY | FLAG_RESUME | FLAG_LAST;
+    public static final int KNOWN_FLAGS = FLAG_REPLY | FLAG_RESUME | FLAG_LAST | FLAG_COOKIE;
 
     private FrameType type;
     private int flags;
@@ -24,6 +29,7 @@ public final class FrameHeader {
     private long aux;
     private long offset;
     private int arg;
+    private int ext;
 
     public FrameHeader() {}
 
@@ -42,6 +48,7 @@ public final class FrameHeader {
         aux = 0;
         offset = 0;
         arg = 0;
+        ext = 0;
         return this;
     }
 
@@ -55,6 +62,7 @@ public final class FrameHeader {
         aux = o.aux;
         offset = o.offset;
         arg = o.arg;
+        ext = o.ext;
         return this;
     }
 
@@ -71,8 +79,10 @@ public final class FrameHeader {
     /** Needle id (READ_*) or total length (COPY_BEGIN/COPY_END/COPY_DONE). */
     public long aux() { return aux; }
     public long offset() { return offset; }
-    /** Credits (ACK), requested length (READ_REQ), error code (ERROR). */
+    /** Credits (ACK), requested length (READ_REQ), blob flags (READ_RESP), error code (ERROR). */
     public int arg() { return arg; }
+    /** The header's last word: the cookie of a READ_REQ with {@link #FLAG_COOKIE}; zero otherwise. */
+    public int ext() { return ext; }
 
     // aliases by meaning
     public long transferId() { return id; }
@@ -84,6 +94,10 @@ public final class FrameHeader {
     public int credits() { return arg; }
     public int requestedLength() { return arg; }
     public ErrorCode errorCode() { return ErrorCode.of(arg); }
+    /** READ_RESP: the blob's attribute flags as its source reports them (SeaweedFS: the needle's flags byte). */
+    public int blobFlags() { return arg; }
+    /** READ_REQ: the reader's cookie (unsigned), or -1 (BlobSource.NO_COOKIE) without {@link #FLAG_COOKIE}. */
+    public long cookie() { return hasFlag(FLAG_COOKIE) ? Integer.toUnsignedLong(ext) : -1; }
 
     public FrameHeader type(FrameType v) { type = v; return this; }
     public FrameHeader flags(int v) { flags = v; return this; }
@@ -95,11 +109,25 @@ public final class FrameHeader {
     public FrameHeader aux(long v) { aux = v; return this; }
     public FrameHeader offset(long v) { offset = v; return this; }
     public FrameHeader arg(int v) { arg = v; return this; }
+    public FrameHeader ext(int v) { ext = v; return this; }
+
+    /** READ_REQ: carries {@code cookie} (unsigned 32-bit), or nothing when it is negative (no cookie). */
+    public FrameHeader cookie(long cookie) {
+        if (cookie < 0) {
+            flags &= ~FLAG_COOKIE;
+            ext = 0;
+        } else {
+            flags |= FLAG_COOKIE;
+            ext = (int) cookie;
+        }
+        return this;
+    }
 
     @Override
     public String toString() {
         return type + "{id=" + id + ", object=" + object + ", aux=" + aux + ", offset=" + offset + ", length=" + length
-                + ", arg=" + arg + ", flags=0x" + Integer.toHexString(flags) + ", crc32c=0x"
+                + ", arg=" + arg + (ext != 0 ? ", ext=0x" + Integer.toHexString(ext) : "") + ", flags=0x"
+                + Integer.toHexString(flags) + ", crc32c=0x"
                 + Integer.toHexString(crc32c) + "}";
     }
 }

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * <pre>
  *  u16  nodeId length N, then N bytes UTF-8 node id
  *  u16  protocol version (= {@link FrameCodec#VERSION})
- *  u32  capabilities ({@link #CAP_RDMA} = 0x1: this node has a usable RDMA device)
+ *  u32  capabilities ({@link #CAP_RDMA} = 0x1: this node has a usable RDMA device; {@link #CAP_READ_COOKIE} =
+ *       0x2: it understands READ_REQ with FLAG_COOKIE)
  *  u32  maxSendSize the sender will accept
  *  u32  numMemoryRegions (ring slots = credits) the sender grants
  *  u32  endpoint blob length M, then M bytes: the RDMA endpoint and ring descriptors (opaque here;
@@ -19,6 +20,8 @@ import java.util.Arrays;
 public record Hello(String nodeId, int protocolVersion, int capabilities, int maxSendSize, int numMemoryRegions,
                     byte[] endpoint) {
     public static final int CAP_RDMA = 1;
+    /** The node understands READ_REQ frames carrying a cookie ({@link FrameHeader#FLAG_COOKIE}). */
+    public static final int CAP_READ_COOKIE = 2;
     public static final int MAX_ENDPOINT = 16 * 1024;
 
     public Hello {
@@ -27,6 +30,10 @@ public record Hello(String nodeId, int protocolVersion, int capabilities, int ma
 
     public boolean rdmaCapable() {
         return (capabilities & CAP_RDMA) != 0;
+    }
+
+    public boolean readsWithCookie() {
+        return (capabilities & CAP_READ_COOKIE) != 0;
     }
 
     public void encode(ByteBuf out) {

@@ -425,7 +425,13 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     @Override
     public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
-        return reads.read(requestId, volumeId, needleId, offset, length);
+        return reads.read(requestId, volumeId, needleId, -1, offset, length);
+    }
+
+    @Override
+    public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
+                                         int length) {
+        return reads.read(requestId, volumeId, needleId, cookie, offset, length);
     }
 
     Throwable pathDown(String what, Throwable cause) {

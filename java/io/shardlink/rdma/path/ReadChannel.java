@@ -43,17 +43,20 @@ final class ReadChannel {
         final long requestId;
         final long volumeId;
         final long needleId;
+        /** The blob's cookie for the READ_REQ (negative = none). */
+        final long cookie;
         final long offset;
         final int length;
         final int pages;
         final CompletableFuture<Frame> future;
         int page = -1;
 
-        PendingRead(long requestId, long volumeId, long needleId, long offset, int length, int pages,
+        PendingRead(long requestId, long volumeId, long needleId, long cookie, long offset, int length, int pages,
                     CompletableFuture<Frame> future) {
             this.requestId = requestId;
             this.volumeId = volumeId;
             this.needleId = needleId;
+            this.cookie = cookie;
             this.offset = offset;
             this.length = length;
             this.pages = pages;
@@ -70,7 +73,7 @@ final class ReadChannel {
         this.byPage = new PendingRead[npages];
     }
 
-    CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+    CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset, int length) {
         CompletableFuture<Frame> f = new CompletableFuture<>();
         Throwable fl = ep.failure();
         if (fl != null || ep.isClosing()) {
@@ -83,7 +86,7 @@ final class ReadChannel {
                     + "reply ring of " + pages.pages() + " pages"));
             return f;
         }
-        PendingRead pr = new PendingRead(requestId, volumeId, needleId, offset, length, n, f);
+        PendingRead pr = new PendingRead(requestId, volumeId, needleId, cookie, offset, length, n, f);
         boolean post = false;
         synchronized (lock) {
             if (queued.isEmpty()) {
@@ -106,7 +109,7 @@ final class ReadChannel {
 
     private void postRequest(PendingRead pr) {
         FrameHeader h = new FrameHeader(FrameType.READ_REQ).id(pr.requestId).object(pr.volumeId).aux(pr.needleId)
-                .offset(pr.offset).arg(pr.length);
+                .offset(pr.offset).arg(pr.length).cookie(pr.cookie);
         ep.sends().postSmall(Opcode.SEND_IMM, Imm.send(Imm.S_READ_REQ, pr.page), 0, 0, h, null);
     }
 
