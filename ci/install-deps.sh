@@ -12,6 +12,9 @@ PACKAGES=(
   openjdk-17-jdk-headless maven
   # result counting in ci/test.sh
   python3
+  # serve's status page in a real browser (ci/browser-status.sh): headless Chromium, driven over the DevTools
+  # protocol by Debian's python3 with its websocket client
+  chromium python3-websocket
 )
 
 missing=()
@@ -19,8 +22,11 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # python3 may come from elsewhere (pyenv); a working interpreter is what counts.
+# (exact names only: a pattern would also cut "python3" out of "python3-websocket")
 if command -v python3 >/dev/null 2>&1; then
-  missing=("${missing[@]/python3}")
+  kept=()
+  for p in "${missing[@]}"; do [ "$p" = python3 ] || kept+=("$p"); done
+  missing=("${kept[@]}")
 fi
 read -r -a missing <<<"${missing[*]:-}"
 

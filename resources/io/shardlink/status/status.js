@@ -116,7 +116,7 @@
         label: label, stroke: color, width: 1.5, spanGaps: false, value: (u, v) => v == null ? "–" : fmt(v),
         points: dots ? { show: true, size: 6, fill: color } : {},
       }))),
-      axes: [{}, { label: yLabel, size: 60 }],
+      axes: [{}, { label: yLabel, size: 72 }],
     };
     const data = [[]].concat(series.map(() => []));
     return new uPlot(opts, data, el);
