@@ -15,6 +15,9 @@ PACKAGES=(
   # promtool (ci/smoke-cli.sh lints serve's /metrics). Debian ships it only in the server package: on a
   # systemd machine this also starts a Prometheus on :9090 (systemctl disable --now prometheus if unwanted)
   prometheus
+  # serve's status page in a real browser (ci/browser-status.sh): headless Chromium, driven over the DevTools
+  # protocol by Debian's python3 with its websocket client
+  chromium python3-websocket
 )
 
 missing=()
@@ -22,8 +25,11 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # python3 may come from elsewhere (pyenv); a working interpreter is what counts.
+# (exact names only: a pattern would also cut "python3" out of "python3-websocket")
 if command -v python3 >/dev/null 2>&1; then
-  missing=("${missing[@]/python3}")
+  kept=()
+  for p in "${missing[@]}"; do [ "$p" = python3 ] || kept+=("$p"); done
+  missing=("${kept[@]}")
 fi
 read -r -a missing <<<"${missing[*]:-}"
 

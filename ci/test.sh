@@ -91,6 +91,18 @@ if [ "$smoke_rc" -ne 0 ] && [ "$smoke_failed" -eq 0 ]; then smoke_failed=1; fi
 echo "host-cli-smoke $smoke_passed $smoke_failed 0" >>"$LEDGER"
 [ "$smoke_rc" -eq 0 ] || failed_stage=1
 
+# BEGIN browser-status stage (issue 13)
+stage "status page in headless Chromium + JSON logs on the host (serve, copy, read through bin/shardlink)"
+bash ci/browser-status.sh "$REPORTS/status-page.png" 2>&1 | tee "$REPORTS/browser-status.log"
+browser_rc=${PIPESTATUS[0]}
+read -r browser_passed browser_failed < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' \
+  "$REPORTS/browser-status.log" | tail -1)
+browser_passed=${browser_passed:-0} browser_failed=${browser_failed:-0}
+if [ "$browser_rc" -ne 0 ] && [ "$browser_failed" -eq 0 ]; then browser_failed=1; fi
+echo "host-browser $browser_passed $browser_failed 0" >>"$LEDGER"
+[ "$browser_rc" -eq 0 ] || failed_stage=1
+# END browser-status stage
+
 if [ "${SHARDLINK_SKIP_VM:-0}" = 1 ] && [ "${CI:-}" != true ]; then
   stage "VM stage SKIPPED by SHARDLINK_SKIP_VM=1 (local loop only; not a full run)"
 else

@@ -4,6 +4,7 @@ import io.shardlink.buffer.DirectBufferPool;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.config.TransportMode;
+import io.shardlink.logging.LogFields;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.MetricsSnapshot;
@@ -95,6 +96,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
             // record why, without a transition (the machine starts in UNAVAILABLE)
             unavailableCause = new IllegalStateException(unavailableReason);
         }
+        state.addListener(this::logTransition);
         for (PeerStateListener l : node.stateListeners()) {
             state.addListener(l);
         }
@@ -104,6 +106,19 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     }
 
     private volatile Throwable unavailableCause;
+
+    /** Operators see a peer's RDMA path come up (INFO) and fail (WARNING); other moves at DEBUG. */
+    private void logTransition(String peer, PeerState from, PeerState to, Throwable cause) {
+        System.Logger.Level level = to == PeerState.FAILED ? System.Logger.Level.WARNING
+                : to == PeerState.CONNECTED ? System.Logger.Level.INFO : System.Logger.Level.DEBUG;
+        if (LOG.isLoggable(level)) {
+            String transport = to.usesRdma() ? "RDMA" : "QUIC";
+            LOG.log(level, "node " + config.nodeId() + ": peer " + peer + " " + from + " -> " + to + "; data over "
+                    + transport + (cause == null ? "" : " (" + cause.getMessage() + ")"),
+                    LogFields.of(config.nodeId(), peer).with("event", "peer.state").with("from", from).with("to", to)
+                            .with("transport", transport).with("cause", cause));
+        }
+    }
 
     private void prepareEndpoint() {
         try {
@@ -565,6 +580,19 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
                 LOG.log(System.Logger.Level.WARNING, "closing the RDMA endpoint to " + peerId + " failed", e);
             }
         }
+    }
+
+    /** Copies this connection sends and receives now, with their progress. */
+    List<CopyInFlight> copiesInFlight() {
+        List<CopyInFlight> l = new ArrayList<>();
+        for (CopySender s : copies) {
+            l.add(s.inFlight(peerId));
+        }
+        CopyReceiver r = receiver;
+        if (r != null) {
+            l.addAll(r.inFlight());
+        }
+        return l;
     }
 
     /** Copies in flight (tests). */

@@ -210,6 +210,16 @@ final class ReconnectingPeer implements Peer {
     }
 
     @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, int length) {
+        return onLive(s -> s.read(volumeId, needleId, cookie, offset, length));
+    }
+
+    @Override
+    public CompletableFuture<ReadResult> read(long volumeId, long needleId, long cookie, long offset, ByteBuffer dst) {
+        return onLive(s -> s.read(volumeId, needleId, cookie, offset, dst));
+    }
+
+    @Override
     public MetricsSnapshot metrics() {
         return session.metrics();
     }

@@ -276,6 +276,15 @@ public final class ShardlinkNode implements AutoCloseable {
         return new ArrayList<>(sessions);
     }
 
+    /** Copies in progress to and from every peer, with their progress (for status pages; a fresh list). */
+    public List<CopyInFlight> copiesInFlight() {
+        List<CopyInFlight> l = new ArrayList<>();
+        for (PeerSession s : sessions) {
+            l.addAll(s.copiesInFlight());
+        }
+        return l;
+    }
+
     public MetricsSnapshot metrics() {
         return metrics.snapshot();
     }

@@ -143,8 +143,9 @@ public final class BenchCommand implements Callable<Integer> {
                     if (explicit) {
                         throw new CliException("rdma: " + why);
                     }
-                    err.println("bench: rdma skipped: " + why);
-                    err.flush();
+                    CliLog.line(err, java.util.logging.Level.WARNING, "io.shardlink.cli.bench", "bench: rdma skipped: " + why,
+                            "rdma skipped: " + why, io.shardlink.logging.LogFields.of(null, null).with("event", "bench.skipped")
+                                    .with("transport", "RDMA").with("cause", why));
                     continue;
                 }
             }
@@ -152,8 +153,9 @@ public final class BenchCommand implements Callable<Integer> {
                 results.addAll(json ? runCase(m, err) : printed(runCase(m, err), out));
             } catch (CliException e) {
                 if (m == TransportMode.RDMA_ONLY && !explicit) {
-                    err.println("bench: rdma skipped: " + e.getMessage());
-                    err.flush();
+                    CliLog.line(err, java.util.logging.Level.WARNING, "io.shardlink.cli.bench", "bench: rdma skipped: " + e.getMessage(),
+                            "rdma skipped: " + e.getMessage(), io.shardlink.logging.LogFields.of(null, null).with("event", "bench.skipped")
+                                    .with("transport", "RDMA").with("cause", e.getMessage()));
                 } else {
                     throw e;
                 }

@@ -22,6 +22,7 @@ final class ClientNode implements AutoCloseable {
         ShardlinkConfig config = b.nodeId(role + "-" + UUID.randomUUID().toString().substring(0, 8))
                 .listenAddress(local).build();
         ShardlinkNode n = ShardlinkNode.start(config);
+        CliLog.node(config.nodeId());
         try {
             return new ClientNode(n, n.connect(remote));
         } catch (RuntimeException e) {

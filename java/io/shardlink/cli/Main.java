@@ -2,6 +2,7 @@ package io.shardlink.cli;
 
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
+import io.shardlink.logging.LogFields;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.logging.Level;
@@ -45,6 +46,7 @@ public final class Main implements Callable<Integer> {
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         configureLogging();
         verbose = false;
+        CliLog.reset(args);
         CommandLine cl = commandLine(out, err);
         return cl.execute(args);
     }
@@ -57,19 +59,23 @@ public final class Main implements Callable<Integer> {
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine c = ex.getCommandLine();
             String name = c.getCommandSpec().qualifiedName();
-            c.getErr().println(name + ": " + ex.getMessage() + " (see '" + name + " --help')");
+            CliLog.line(c.getErr(), Level.SEVERE, "io.shardlink.cli", name + ": " + ex.getMessage() + " (see '" + name
+                    + " --help')", ex.getMessage(), LogFields.of(null, null).with("event", "usage_error")
+                    .with("command", name));
             if (verbose) {
-                ex.printStackTrace(c.getErr());
+                CliLog.stackTrace(c.getErr(), ex);
             }
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             String name = c.getCommandSpec().qualifiedName();
             Throwable t = Errors.unwrap(ex);
-            c.getErr().println(name + ": " + Errors.describe(t));
+            CliLog.line(c.getErr(), Level.SEVERE, "io.shardlink.cli", name + ": " + Errors.describe(t),
+                    Errors.describe(t), LogFields.of(null, null).with("event", "error").with("command", name)
+                            .with("exit", t instanceof CliException ce ? ce.exitCode() : 1));
             if (verbose) {
-                ex.printStackTrace(c.getErr());
-            } 
+                CliLog.stackTrace(c.getErr(), ex);
+            }
             c.getErr().flush();
             return t instanceof CliException ce ? ce.exitCode() : 1;
         });
@@ -88,6 +94,13 @@ public final class Main implements Callable<Integer> {
             InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         }
         Logger.getLogger("").setLevel(Level.WARNING); // every run starts quiet (an earlier --verbose run may not)
+    }
+
+    /** Back to text lines on the root logger's handlers (after an in-process run with --log-format json). */
+    static void textLogging() {
+        for (var h : Logger.getLogger("").getHandlers()) {
+            h.setFormatter(new java.util.logging.SimpleFormatter());
+        }
     }
 
     static void setVerbose(boolean v) {

@@ -3,7 +3,9 @@ package io.shardlink.cli;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.config.Transport;
 import java.io.PrintWriter;
+import io.shardlink.logging.LogFields;
 import java.util.Locale;
+import java.util.logging.Level;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +32,7 @@ final class Progress implements CopyProgressListener, AutoCloseable {
         this.err = err;
         this.label = label;
         this.total = total;
-        this.tty = !quiet && stderrIsTty();
+        this.tty = !quiet && stderrIsTty() && !CliLog.json(); // JSON logs: lines only
         this.timer = quiet ? null : Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "shardlink-progress");
             t.setDaemon(true);
@@ -85,11 +87,16 @@ final class Progress implements CopyProgressListener, AutoCloseable {
             int decile = (int) (pct / 10);
             if (decile > lastDecile && a > 0) {
                 lastDecile = decile;
-                err.println(String.format(Locale.ROOT, "%s: %3.0f%%  %s / %s  %s%s", label, pct, Units.bytes(a),
-                        Units.bytes(total), rate, tr));
+                String line = String.format(Locale.ROOT, "%s: %3.0f%%  %s / %s  %s%s", label, pct, Units.bytes(a),
+                        Units.bytes(total), rate, tr);
+                CliLog.line(err, Level.INFO, "io.shardlink.cli." + label, line, line.substring(label.length() + 2),
+                        LogFields.of(null, null).with("event", label + ".progress").with("bytes", a)
+                                .with("total_bytes", total).with("transport", transport)
+                                .with("mb_per_s", Units.mbPerSecond(a, nanos)));
             }
             if (fb != null) {
-                err.println(label + ": fallback " + fb);
+                CliLog.line(err, Level.WARNING, "io.shardlink.cli." + label, label + ": fallback " + fb, "fallback " + fb,
+                        LogFields.of(null, null).with("event", label + ".fallback").with("cause", fb));
                 fallback = null;
             }
             err.flush();

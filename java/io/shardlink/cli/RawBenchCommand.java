@@ -62,12 +62,13 @@ public final class RawBenchCommand implements Callable<Integer> {
                             .quicUdpPayloadSize(udpPayload).build();
                     int mtu = loopbackMtu();
                     int payload = defaults.quicUdpPayloadFor(mtu);
-                    spec.commandLine().getErr().printf("rawbench: raw Netty QUIC with shardlink's loopback settings: "
-                                    + "loopback MTU %d -> UDP payload %d, stream window %d, connection window %d, "
-                                    + "max streams %d, %d bytes queued (shardlink's copy window)%n", mtu, payload,
+                    String settings = String.format(java.util.Locale.ROOT, "raw Netty QUIC with shardlink's loopback "
+                                    + "settings: loopback MTU %d -> UDP payload %d, stream window %d, connection window %d, "
+                                    + "max streams %d, %d bytes queued (shardlink's copy window)", mtu, payload,
                             defaults.quicStreamWindow(), defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
                             defaults.numMemoryRegions() * defaults.maxSendSize());
-                    spec.commandLine().getErr().flush();
+                    CliLog.line(spec.commandLine().getErr(), java.util.logging.Level.INFO, "io.shardlink.cli.rawbench",
+                            "rawbench: " + settings, settings, null);
                     try (RawQuic q = new RawQuic(id.cert, id.key, id.trust, payload, defaults.quicStreamWindow(),
                             defaults.quicConnectionWindow(), defaults.quicMaxStreams(),
                             defaults.idleTimeout().toMillis(), defaults.numMemoryRegions() * defaults.maxSendSize())) {

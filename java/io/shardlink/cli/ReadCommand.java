@@ -135,8 +135,10 @@ public final class ReadCommand implements Callable<Integer> {
                             + NeedleFormat.describeFlags(flags) + ")" : "",
                     fileOut != null ? ", written to " + outFile : "");
             if (toStdout) {
-                spec.commandLine().getErr().println(summary);
-                spec.commandLine().getErr().flush();
+                CliLog.line(spec.commandLine().getErr(), java.util.logging.Level.INFO, "io.shardlink.cli.read", summary,
+                        summary, io.shardlink.logging.LogFields.of(c.node.nodeId(), c.peer.nodeId())
+                                .with("event", "read.done").with("bytes", got).with("transport",
+                                        used.size() == 1 ? used.iterator().next().name() : used.toString()));
             } else {
                 out.println(summary);
                 out.flush();

@@ -4,12 +4,17 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.shardlink.api.BlobSource;
 import io.shardlink.api.CookieBlobSource;
+import io.shardlink.api.CopyInFlight;
 import io.shardlink.api.FileShardSink;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ShardSink;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.seaweedfs.SeaweedVolumes;
+import io.shardlink.config.Transport;
+import io.shardlink.logging.LogFields;
+import io.shardlink.metrics.Direction;
+import io.shardlink.status.StatusHistory;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -24,6 +29,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,10 +42,11 @@ import picocli.CommandLine.Spec;
  * Runs until SIGINT or SIGTERM, then closes cleanly and exits 0.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Run a storage node: receive shard copies, serve blob reads, /health and /metrics.",
+        description = {"Run a storage node: receive shard copies, serve blob reads, a status page, /health and /metrics.",
         "Runs a node: stores incoming shard copies as DIR/shard-ID and serves blob reads from DIR "
                 + "(volume 0, needle N = DIR/shard-N; volume V >= 1, needle N = DIR/volume-V/needle-N). With "
-                + "--http-port: GET /health (200 'ok' + peer states) and GET /metrics (Prometheus text). Runs "
+                + "--http-port: GET / (a live status page), GET /status.json (what it shows), GET /health (200 "
+                + "'ok' + peer states) and GET /metrics (Prometheus text). Runs "
                 + "until SIGINT/SIGTERM; then closes cleanly and exits 0.",
         "With --seaweedfs DIR: serves needle reads from the SeaweedFS volumes in that directory (volume id and "
                 + "needle id as in SeaweedFS file ids; reads must give the needle's cookie), opened read-only; "
@@ -69,7 +76,8 @@ public final class ServeCommand implements Callable<Integer> {
     Path seaweedfs;
 
     @Option(names = "--http-port", paramLabel = "PORT",
-            description = "Serve /health and /metrics over HTTP on this port (0 picks one). Default: no HTTP.")
+            description = "Serve the status page (/), /status.json, /health and /metrics over HTTP on this port "
+                    + "(0 picks one). Default: no HTTP.")
     Integer httpPort;
 
     @Option(names = "--http-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
@@ -78,6 +86,11 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--node-id", paramLabel = "ID", description = "This node's id (default: serve-<host>-<port>).")
     String nodeId;
+
+    @Option(names = "--ingest-limit", paramLabel = "BYTES", converter = Units.SizeConverter.class,
+            description = "Write incoming shard copies at most this many bytes per second, all copies together "
+                    + "(e.g. 100m), leaving disk bandwidth to blob reads. Default: no limit.")
+    Long ingestLimit;
 
     @Spec
     CommandSpec spec;
@@ -105,11 +118,16 @@ public final class ServeCommand implements Callable<Integer> {
             signal.compareAndSet("signal", "SIGINT/SIGTERM");
             stop.countDown();
         }, "INT", "TERM");
+        if (ingestLimit != null && ingestLimit <= 0) {
+            throw new CliException("--ingest-limit must be more than 0 bytes per second");
+        }
+        IngestLimit limit = ingestLimit == null ? null : new IngestLimit(ingestLimit);
         HttpServer http = null;
         ExecutorService httpThreads = null;
+        StatusHistory status = null;
         try (volumes; ShardlinkNode n = ShardlinkNode.start(config)) {
             if (dir != null) {
-                n.onShardCopy((peer, shardId, total) -> logging(out, peer, shardId, total,
+                n.onShardCopy((peer, shardId, total) -> logging(out, n, peer, shardId, total, limit,
                         FileShardSink.inDirectory(dir).open(peer, shardId, total)));
             }
             n.blobSource(blobSource(volumes));
@@ -121,13 +139,18 @@ public final class ServeCommand implements Callable<Integer> {
                 }, "shardlink-serve-shutdown");
                 Runtime.getRuntime().addShutdownHook(hook);
             }
-            out.println("shardlink serve: node " + n.nodeId() + " listening on " + Units.hostPort(n.localAddress())
+            CliLog.node(n.nodeId());
+            event(out, Level.INFO, "node " + n.nodeId() + " listening on " + Units.hostPort(n.localAddress())
                     + " (QUIC/UDP, mutual TLS), " + (dir != null ? "storing shards in " + dir.toAbsolutePath()
-                    : "not accepting shard copies (no --dir)"));
+                    : "not accepting shard copies (no --dir)"), fields(n, null, "serve.listening")
+                    .with("listen", Units.hostPort(n.localAddress()))
+                    .with("dir", dir != null ? dir.toAbsolutePath().toString() : ""));
             if (volumes != null) {
                 int needles = volumes.volumes().stream().mapToInt(SeaweedVolumes.VolumeInfo::liveNeedles).sum();
-                out.println("shardlink serve: serving " + volumes.volumes().size() + " SeaweedFS volume(s), " + needles
-                        + " live needle(s), from " + seaweedfs.toAbsolutePath() + " (read-only)");
+                event(out, Level.INFO, "serving " + volumes.volumes().size() + " SeaweedFS volume(s), " + needles
+                        + " live needle(s), from " + seaweedfs.toAbsolutePath() + " (read-only)",
+                        fields(n, null, "serve.seaweedfs").with("volumes", volumes.volumes().size())
+                                .with("needles", needles));
             }
             if (httpPort != null) {
                 http = HttpServer.create(new InetSocketAddress(httpHost, httpPort), 16);
@@ -141,20 +164,23 @@ public final class ServeCommand implements Callable<Integer> {
                 http.createContext("/health", ex -> respond(ex, 200, "text/plain; charset=utf-8", health(n)));
                 http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                         Prometheus.format(n.nodeId(), n.metrics(), n.peers(), rdmaUsable)));
-                http.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8",
-                        "not found: try /health or /metrics\n"));
+                status = StatusEndpoint.install(http, n); // GET / and /status.json
                 http.start();
-                out.println("shardlink serve: http on " + Units.hostPort(http.getAddress()) + " (/health, /metrics)");
+                event(out, Level.INFO, "http on " + Units.hostPort(http.getAddress())
+                        + " (/ status page, /status.json, /health, /metrics)", fields(n, null, "serve.http")
+                        .with("http", Units.hostPort(http.getAddress())));
             }
             String why = RdmaStatus.whyNot(n, null);
-            out.println("shardlink serve: " + (why == null ? "RDMA available (" + config.device() + ")" : why));
-            out.println("shardlink serve: ready");
-            out.flush();
+            event(out, Level.INFO, why == null ? "RDMA available (" + config.device() + ")" : why,
+                    fields(n, null, "serve.rdma").with("rdma", why == null).with("cause", why));
+            event(out, Level.INFO, "ready", fields(n, null, "serve.ready"));
             stop.await();
-            out.println("shardlink serve: stopping (" + signal.get() + ")");
-            out.flush();
+            event(out, Level.INFO, "stopping (" + signal.get() + ")", fields(n, null, "serve.stopping"));
             if (http != null) {
                 http.stop(0);
+            }
+            if (status != null) {
+                status.close();
             }
             if (hook != null) {
                 try {
@@ -164,12 +190,14 @@ public final class ServeCommand implements Callable<Integer> {
                 }
             }
         } finally {
+            if (status != null) {
+                status.close();
+            }
             if (httpThreads != null) {
                 httpThreads.shutdownNow();
             }
         }
-        out.println("shardlink serve: stopped");
-        out.flush();
+        event(out, Level.INFO, "stopped", fields(null, null, "serve.stopped").with("node", id));
         return 0;
     }
 
@@ -211,12 +239,16 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** Logs each incoming copy's end on stdout. */
-    private static ShardSink logging(PrintWriter out, String peer, long shardId, long total, ShardSink sink) {
+    /** Logs each incoming copy's end on stdout; holds each chunk to the ingest limit, if any. */
+    private static ShardSink logging(PrintWriter out, ShardlinkNode n, String peer, long shardId, long total,
+                                     IngestLimit limit, ShardSink sink) {
         long t0 = System.nanoTime();
         return new ShardSink() {
             @Override
             public void onChunk(long offset, ByteBuffer payload) throws IOException {
+                if (limit != null) {
+                    limit.acquire(payload.remaining());
+                }
                 sink.onChunk(offset, payload);
             }
 
@@ -224,23 +256,40 @@ public final class ServeCommand implements Callable<Integer> {
             public void onComplete() throws IOException {
                 sink.onComplete();
                 long ns = System.nanoTime() - t0;
-                synchronized (out) {
-                    out.println(String.format(Locale.ROOT, "shardlink serve: stored shard %d from %s: %s in %.2f s "
-                            + "(%.1f MB/s)", shardId, peer, Units.bytes(total), ns / 1e9, Units.mbPerSecond(total, ns)));
-                    out.flush();
-                }
+                event(out, Level.INFO, String.format(Locale.ROOT, "stored shard %d from %s: %s in %.2f s (%.1f MB/s)",
+                        shardId, peer, Units.bytes(total), ns / 1e9, Units.mbPerSecond(total, ns)),
+                        fields(n, peer, "copy.stored").with("shard", shardId).with("bytes", total)
+                                .with("transport", transportOf(n, peer, shardId)).with("seconds", ns / 1e9)
+                                .with("mb_per_s", Units.mbPerSecond(total, ns)));
             }
 
             @Override
             public void onAbort(Throwable cause) {
                 sink.onAbort(cause);
-                synchronized (out) {
-                    out.println("shardlink serve: shard " + shardId + " from " + peer + " aborted: "
-                            + Errors.describe(cause));
-                    out.flush();
-                }
+                event(out, Level.WARNING, "shard " + shardId + " from " + peer + " aborted: " + Errors.describe(cause),
+                        fields(n, peer, "copy.aborted").with("shard", shardId).with("total_bytes", total)
+                                .with("transport", transportOf(n, peer, shardId)).with("cause", Errors.describe(cause)));
             }
         };
+    }
+
+    /** One of serve's event lines on stdout: "shardlink serve: MESSAGE", or JSON with --log-format json. */
+    private static void event(PrintWriter out, Level level, String message, LogFields fields) {
+        CliLog.line(out, level, "io.shardlink.cli.serve", "shardlink serve: " + message, message, fields);
+    }
+
+    private static LogFields fields(ShardlinkNode n, String peer, String event) {
+        return LogFields.of(n == null ? null : n.nodeId(), peer).with("event", event);
+    }
+
+    /** The transport carrying an incoming copy now (its sink completes or aborts before the copy leaves the list). */
+    private static Transport transportOf(ShardlinkNode n, String peer, long shardId) {
+        for (CopyInFlight c : n.copiesInFlight()) {
+            if (c.direction() == Direction.RECEIVED && c.shardId() == shardId && c.peer().equals(peer)) {
+                return c.transport();
+            }
+        }
+        return null;
     }
 
     private static String hostName() {

@@ -18,12 +18,14 @@ public final class MetricsSnapshot {
     private final Map<String, Long> fallbacks;
     private final Map<PeerState, Long> peersByState;
     private final LatencyHistogram.Snapshot readLatency;
+    private final LatencyHistogram.Snapshot servedReadLatency;
     private final Map<String, MetricsSnapshot> peers;
 
     MetricsSnapshot(String scope, PeerState state, Map<Transport, Map<Direction, Long>> bytes,
                     Map<Transport, Map<Direction, Long>> ops, Map<CompletionStatus, Long> completions,
                     Map<String, Long> fallbacks, Map<PeerState, Long> peersByState,
-                    LatencyHistogram.Snapshot readLatency, Map<String, MetricsSnapshot> peers) {
+                    LatencyHistogram.Snapshot readLatency, LatencyHistogram.Snapshot servedReadLatency,
+                    Map<String, MetricsSnapshot> peers) {
         this.scope = scope;
         this.state = state;
         this.bytes = deepCopy(bytes);
@@ -32,6 +34,7 @@ public final class MetricsSnapshot {
         this.fallbacks = Map.copyOf(fallbacks);
         this.peersByState = Map.copyOf(peersByState);
         this.readLatency = readLatency;
+        this.servedReadLatency = servedReadLatency;
         this.peers = Map.copyOf(peers);
     }
 
@@ -61,7 +64,10 @@ public final class MetricsSnapshot {
     public long totalFallbacks() { return fallbacks.values().stream().mapToLong(Long::longValue).sum(); }
     public long peersIn(PeerState s) { return peersByState.getOrDefault(s, 0L); }
     public Map<PeerState, Long> peersByState() { return peersByState; }
+    /** Latency of the blob reads this node made (request sent to answer verified). */
     public LatencyHistogram.Snapshot readLatency() { return readLatency; }
+    /** Latency of the blob reads this node served (request arrived to answer handed to the transport). */
+    public LatencyHistogram.Snapshot servedReadLatency() { return servedReadLatency; }
     public Map<String, MetricsSnapshot> peers() { return peers; }
 
     @Override

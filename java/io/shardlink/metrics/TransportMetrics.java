@@ -21,6 +21,7 @@ public final class TransportMetrics {
     private final LongAdder[] completions = adders(CompletionStatus.values().length);
     private final ConcurrentHashMap<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
     private final LatencyHistogram readLatency = new LatencyHistogram();
+    private final LatencyHistogram servedReadLatency = new LatencyHistogram();
     private final ConcurrentHashMap<String, TransportMetrics> peers = new ConcurrentHashMap<>();
     private volatile Supplier<PeerState> state;
 
@@ -99,6 +100,14 @@ public final class TransportMetrics {
         }
     }
 
+    /** One blob read this node served: from its request's arrival to its answer handed to the transport. */
+    public void servedReadLatency(long nanos) {
+        servedReadLatency.record(nanos);
+        if (parent != null) {
+            parent.servedReadLatency(nanos);
+        }
+    }
+
     public MetricsSnapshot snapshot() {
         Map<Transport, Map<Direction, Long>> b = new EnumMap<>(Transport.class);
         Map<Transport, Map<Direction, Long>> o = new EnumMap<>(Transport.class);
@@ -132,6 +141,6 @@ public final class TransportMetrics {
         }
         Supplier<PeerState> st = state;
         return new MetricsSnapshot(scope, st == null ? null : st.get(), b, o, c, f, byState,
-                readLatency.snapshot(), p);
+                readLatency.snapshot(), servedReadLatency.snapshot(), p);
     }
 }

@@ -1,8 +1,10 @@
 package io.shardlink.transfer;
 
+import io.shardlink.api.CopyInFlight;
 import io.shardlink.api.ShardSink;
 import io.shardlink.api.ShardSinkFactory;
 import io.shardlink.concurrent.SerialExecutor;
+import io.shardlink.config.Transport;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.TransportMetrics;
@@ -81,6 +83,17 @@ public final class CopyReceiver {
         return transfers.size();
     }
 
+    /** The transfers in progress now, with the bytes delivered to their sinks (a status page's view). */
+    public List<CopyInFlight> inFlight() {
+        List<CopyInFlight> l = new ArrayList<>();
+        String peer = peerNode.get();
+        for (Incoming in : transfers.values()) {
+            l.add(new CopyInFlight(peer, in.shardId, in.id, Direction.RECEIVED, in.delivered, in.total, in.transport,
+                    in.startedMillis));
+        }
+        return l;
+    }
+
     private final class Incoming {
         final long id;
         final long shardId;
@@ -91,6 +104,10 @@ public final class CopyReceiver {
         long next;
         ReplyChannel channel;
         boolean finished;
+        // written on exec, read by inFlight() from any thread
+        volatile long delivered;
+        volatile Transport transport;
+        final long startedMillis = System.currentTimeMillis();
 
         Incoming(long id, long shardId, long total) {
             this.id = id;
@@ -229,6 +246,8 @@ public final class CopyReceiver {
                             + h.offset() + ": " + e, e);
                 }
                 in.next += h.length();
+                in.delivered = in.next;
+                in.transport = reply.transport();
                 metrics.record(reply.transport(), Direction.RECEIVED, h.length());
                 ack(in, reply);
             } catch (FrameException e) {

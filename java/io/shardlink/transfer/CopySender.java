@@ -1,11 +1,13 @@
 package io.shardlink.transfer;
 
+import io.shardlink.api.CopyInFlight;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
 import io.shardlink.api.ShardlinkClosedException;
 import io.shardlink.api.ShardlinkException;
 import io.shardlink.buffer.PooledBuffer;
 import io.shardlink.config.Transport;
+import io.shardlink.logging.LogFields;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.TransportMetrics;
@@ -46,6 +48,7 @@ public final class CopySender implements Runnable {
     private final ProgressNotifier progress;
     private final CompletableFuture<CopyResult> future = new CompletableFuture<>();
     private final long total;
+    private final long startedMillis = System.currentTimeMillis();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -88,6 +91,24 @@ public final class CopySender implements Runnable {
 
     public long shardId() {
         return shardId;
+    }
+
+    /** A fallback's log fields (for JSON logs: io.shardlink.logging.JsonLogFormatter). */
+    private LogFields fallbackFields(DataPath from, DataPath to, long offset, Throwable cause) {
+        return LogFields.of(ctx.localNodeId(), ctx.peerNodeId()).with("event", "copy.fallback").with("shard", shardId)
+                .with("transfer", transferId).with("bytes", offset).with("total_bytes", total)
+                .with("from", from.transport()).with("transport", to.transport()).with("cause", cause);
+    }
+
+    /** This copy's progress now (a status page's view; takes the copy's lock briefly). */
+    public CopyInFlight inFlight(String peer) {
+        lock.lock();
+        try {
+            return new CopyInFlight(peer, shardId, transferId, Direction.SENT, acked, total, currentTransport,
+                    startedMillis);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Fails the copy now (node or peer closing); the copy thread stops at its next step. */
@@ -137,7 +158,8 @@ public final class CopySender implements Runnable {
                     }
                     String note = what() + ": its " + path.transport() + " path declined it (" + declined.getMessage()
                             + "); using " + fallback.transport();
-                    System.getLogger(CopySender.class.getName()).log(System.Logger.Level.INFO, note);
+                    System.getLogger(CopySender.class.getName()).log(System.Logger.Level.INFO, note,
+                            fallbackFields(path, fallback, start, declined));
                     if (transports.get(transports.size() - 1) == path.transport()) {
                         transports.remove(transports.size() - 1);
                     }
@@ -161,6 +183,9 @@ public final class CopySender implements Runnable {
                 // one fallback per copy that moves (PeerContext.pathFailed only fails the peer)
                 ctx.transportMetrics().fallback(TransportMetrics.causeKey(cause));
                 long next = awaitResume();
+                System.getLogger(CopySender.class.getName()).log(System.Logger.Level.WARNING, what() + " moves from "
+                        + path.transport() + " to " + fallback.transport() + " at offset " + next + " after: " + cause,
+                        fallbackFields(path, fallback, next, cause));
                 progress.onFallback(path.transport(), fallback.transport(), next, cause);
                 path = fallback;
                 start = next;

@@ -41,6 +41,7 @@ public final class ReadService {
     }
 
     public void onReadRequest(FrameHeader req, ReplyChannel reply) {
+        long t0 = System.nanoTime();
         FrameHeader h = new FrameHeader().copyFrom(req);
         int len = h.requestedLength();
         String what = "read of volume " + h.volumeId() + " needle " + h.needleId() + " at " + h.offset() + " (" + len
@@ -56,18 +57,18 @@ public final class ReadService {
             return;
         }
         if (reply.servesReadsInPlace()) {
-            serve(h, reply, len, what);
+            serve(h, reply, len, what, t0);
             return;
         }
         try {
-            workers.execute(() -> serve(h, reply, len, what));
+            workers.execute(() -> serve(h, reply, len, what, t0));
         } catch (RejectedExecutionException e) {
             reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SHUTTING_DOWN, what + ": node is closing"),
                     true);
         }
     }
 
-    private void serve(FrameHeader h, ReplyChannel reply, int len, String what) {
+    private void serve(FrameHeader h, ReplyChannel reply, int len, String what, long t0) {
         BlobSource src = source.get();
         if (src == null) {
             metrics.completion(CompletionStatus.REJECTED);
@@ -93,6 +94,7 @@ public final class ReadService {
             metrics.completion(CompletionStatus.OK);
             reply.send(resp, buf);
             buf = null;
+            metrics.servedReadLatency(System.nanoTime() - t0);
         } catch (BlobNotFoundException e) {
             metrics.completion(CompletionStatus.REJECTED);
             reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what + ": " + e.getMessage()),
