@@ -129,22 +129,8 @@ stream() {   # ROLE
 main() {
     local mem=2048 timeout_s=1200 grace vcpus mtu backlog ninep start r other p rc done_pid first= n
     local -a live
-    while [ $# -gt 0 ]; do
-        case $1 in
-            --mem) [ $# -ge 2 ] || usage_error "--mem needs a value"; mem=$2; shift 2 ;;
-            --mem=*) mem=${1#*=}; shift ;;
-            --timeout) [ $# -ge 2 ] || usage_error "--timeout needs a value"; timeout_s=$2; shift 2 ;;
-            --timeout=*) timeout_s=${1#*=}; shift ;;
-            -h|--help) usage; exit 0 ;;
-            --) shift; break ;;
-            *) usage_error "unexpected argument '$1' (the command goes after --)" ;;
-        esac
-    done
-    [ $# -gt 0 ] || usage_error "no command given: ci/rxe-pair.sh [options] -- COMMAND [ARG...]"
-    [[ $mem =~ ^[1-9][0-9]*$ ]] && [ "$mem" -ge 256 ] \
-        || usage_error "--mem must be a number of MB, at least 256, not '$mem'"
-    [[ $timeout_s =~ ^[1-9][0-9]*$ ]] \
-        || usage_error "--timeout must be a positive whole number of seconds, not '$timeout_s'"
+    parse_options "$@"
+    set -- "${command_args[@]}"
     grace=${SHARDLINK_PAIR_GRACE:-20}
     [[ $grace =~ ^[0-9]+$ ]] || usage_error "SHARDLINK_PAIR_GRACE must be a whole number of seconds"
     vcpus=${SHARDLINK_PAIR_VCPUS:-1}

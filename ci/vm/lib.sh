@@ -174,6 +174,28 @@ prepare_vm_files() {
     exec {lockfd}>&-
 }
 
+# The options both harnesses take: --mem MB, --timeout SECONDS, -h (the caller's usage), then
+# -- COMMAND [ARG...]. Sets mem and timeout_s (the caller sets their defaults first) and command_args.
+parse_options() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --mem) [ $# -ge 2 ] || usage_error "--mem needs a value"; mem=$2; shift 2 ;;
+            --mem=*) mem=${1#*=}; shift ;;
+            --timeout) [ $# -ge 2 ] || usage_error "--timeout needs a value"; timeout_s=$2; shift 2 ;;
+            --timeout=*) timeout_s=${1#*=}; shift ;;
+            -h|--help) usage; exit 0 ;;
+            --) shift; break ;;
+            *) usage_error "unexpected argument '$1' (the command goes after --)" ;;
+        esac
+    done
+    [ $# -gt 0 ] || usage_error "no command given: ci/$VM_TOOL.sh [options] -- COMMAND [ARG...]"
+    [[ $mem =~ ^[1-9][0-9]*$ ]] && [ "$mem" -ge 256 ] \
+        || usage_error "--mem must be a number of MB, at least 256, not '$mem'"
+    [[ $timeout_s =~ ^[1-9][0-9]*$ ]] \
+        || usage_error "--timeout must be a positive whole number of seconds, not '$timeout_s'"
+    command_args=("$@")
+}
+
 # Sets init_script and mkinitramfs from $here, checks that they exist.
 find_guest_files() {
     init_script=$here/vm/init
