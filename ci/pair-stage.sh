@@ -41,7 +41,8 @@ export JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:+$JAVA_TOOL_OPTIONS }-XX:-UseSHA"
 export SHARDLINK_NO_BUILD=1
 # ACK timeout 18 (~1.1 s, x7 tries) instead of 14 (~67 ms): a guest's vCPU under emulation, on a 2-core host
 # shared with builds, can stall for longer than 7 x 67 ms, and the queue pair died of "retry exceeded" mid-run.
-export SHARDLINK_JAVA_OPTS="-Xmx256m -XX:MaxDirectMemorySize=512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dshardlink.rdma.qpTimeout=18"
+# java.io.tmpdir in the guest's tmpfs: Netty unpacks its QUIC native library there, and /tmp is 9p.
+export SHARDLINK_JAVA_OPTS="-Xmx256m -XX:MaxDirectMemorySize=512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dshardlink.rdma.qpTimeout=18 -Djava.io.tmpdir=$SHM"
 SL=(bin/shardlink)
 TLS=(--tls-dir "$WORK/tls")
 CONNECT=(--connect-timeout 60) # QUIC + TLS + RDMA bring-up under emulation
@@ -82,15 +83,18 @@ B_RDMA_OUT='shardlink_bytes_total{transport="rdma",direction="sent"}'
 B_QUIC_OUT='shardlink_bytes_total{transport="quic",direction="sent"}'
 OPS_RDMA_OUT='shardlink_operations_total{transport="rdma",direction="sent"}'
 
-# Waits for a line matching the ERE $2 in file $1, at most $3 seconds; prints it.
+# Waits for a line matching the ERE $2 in file $1, at most $3 seconds, and no longer than process $4 (if
+# given) lives; prints the line.
 await_line() {
-  local f=$1 re=$2 limit=$3 start=$SECONDS line
+  local f=$1 re=$2 limit=$3 pid=${4:-} start=$SECONDS line alive=1
   while [ $((SECONDS - start)) -lt "$limit" ]; do
+    [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || alive=
     if [ -f "$f" ]; then
       while IFS= read -r line; do
         [[ $line =~ $re ]] && { echo "$line"; return 0; }
       done <"$f"
     fi
+    [ -n "$alive" ] || return 1
     sleep 0.2
   done
   return 1
@@ -113,7 +117,7 @@ run_b() {
     | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; echo "serve| $l" >&2; done >"$SHM/serve.log" ) &
   local serve_sub=$!
   local serve_pid=
-  if await_line "$SHM/serve.log" 'shardlink serve: ready$' 300 >/dev/null; then
+  if await_line "$SHM/serve.log" 'shardlink serve: ready$' 300 "$serve_sub" >/dev/null; then
     serve_pid=$(pgrep -f -- "--node-id serve-b" | head -1)
     pass "serve ready on plain0" "$(grep -o 'RDMA available.*' "$SHM/serve.log" | head -1)"
   else
@@ -239,7 +243,7 @@ run_a() {
     "${TLS[@]}" --tls-name client "${CONNECT[@]}" >"$SHM/copy2.out" 2>"$SHM/copy2.err" &
   cpid=$!
   local cut=
-  if line=$(await_line "$SHM/copy2.err" '^copy: +([2-9][0-9])% .* RDMA$' 300); then
+  if line=$(await_line "$SHM/copy2.err" '^copy: +([2-9][0-9])% .* RDMA$' 300 "$cpid"); then
     if kill -0 "$cpid" 2>/dev/null && ip link set roce0 down; then
       cut=1
       say "RoCE link (roce0) down after: $line"
@@ -269,7 +273,7 @@ run_a() {
   "${SL[@]}" copy "$WORK/src-down.bin" --to "[$PEER]:$QUIC_PORT" --shard 3 --device "$DEV" --udp-payload 8k \
     "${TLS[@]}" --tls-name client "${CONNECT[@]}" >"$SHM/copy3.out" 2>"$SHM/copy3.err" &
   cpid=$!
-  if line=$(await_line "$SHM/copy3.err" '^copy: +([1-9][0-9])% ' 300) && kill -0 "$cpid" 2>/dev/null \
+  if line=$(await_line "$SHM/copy3.err" '^copy: +([1-9][0-9])% ' 300 "$cpid") && kill -0 "$cpid" 2>/dev/null \
       && ip link set plain0 down; then
     down_at=$EPOCHREALTIME
     say "plain0 down too (roce0 still down) after: $line"
