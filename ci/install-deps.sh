@@ -8,6 +8,8 @@ PACKAGES=(
   cmake make gcc clang pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
   # the rxe VM (ci/rxe-vm.sh)
   qemu-system-x86 busybox-static kmod cpio iproute2
+  # the two-guest stage (ci/pair-test.sh): relays ib_write_bw's IPv4-only handshake over IPv6 link-local
+  socat
   # Java side
   openjdk-17-jdk-headless maven
   # result counting in ci/test.sh

@@ -117,6 +117,14 @@ else
   count vm-consumer "$LEDGER" --no-skips --min 1 "$REPORTS/vm/consumer.xml" # issue 10: examples/consumer over RDMA
   # the stage's own exit status counts too: a crash after the reports were written is a failure
   [ $vm_rc -eq 0 ] || failed_stage=1
+
+  # --- two-guest stage (issue 9): cross-host RoCE between two kernels, driven through the CLI ---
+  stage "VM pair stage: two guests, RDMA across a virtual link, failover to QUIC, both links down"
+  bash ci/pair-test.sh build-reports/pair
+  pair_rc=$?
+  echo "VM pair stage exited $pair_rc"
+  count vm-pair "$LEDGER" --no-skips --min 10 "$REPORTS/pair"
+  [ $pair_rc -eq 0 ] || failed_stage=1
 fi
 
 stage "summary"

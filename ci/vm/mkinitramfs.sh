@@ -1,21 +1,21 @@
 #!/bin/bash
-# Build the initramfs for ci/rxe-vm.sh.
+# Build the initramfs for ci/rxe-vm.sh and ci/rxe-pair.sh (one image for both).
 #
 #   ci/vm/mkinitramfs.sh KERNEL_DEB INIT_SCRIPT OUTPUT
 #
 # KERNEL_DEB is Debian's linux-image-<abi>-amd64[-unsigned] package. The
 # initramfs holds a static busybox, INIT_SCRIPT as /init, and the kernel
-# modules needed for rxe, 9p, virtio-serial and the dummy/veth netdevs, plus
+# modules needed for rxe, 9p, virtio-serial, virtio-net and the dummy/veth netdevs, plus
 # everything they depend on. The load order comes from `modprobe --show-depends` against a
 # `depmod -b` of the unpacked package: it differs between kernel versions, so it
 # is never hard-coded. OUTPUT is written atomically (temp file + rename).
 #
-# This file and INIT_SCRIPT are hashed by ci/rxe-vm.sh: changing either one
+# This file and INIT_SCRIPT are hashed by ci/vm/lib.sh: changing either one
 # rebuilds the cached initramfs.
 set -euo pipefail
 
 # Modules the guest needs (their dependencies are resolved, not listed).
-MODULES=(crc32_generic ib_core ib_uverbs rdma_rxe 9p 9pnet_virtio virtio_pci virtio_console dummy veth)
+MODULES=(crc32_generic ib_core ib_uverbs rdma_rxe 9p 9pnet_virtio virtio_pci virtio_console dummy veth virtio_net)
 # Loaded too when this kernel has them (rdma_ucm gives librdmacm /dev/infiniband/rdma_cm).
 OPTIONAL_MODULES=(rdma_ucm)
 

@@ -59,7 +59,10 @@ final class Units {
         }
     }
 
-    /** "host:port", "[v6]:port" or ":port" / "port" (127.0.0.1). */
+    /**
+     * "host:port", "[v6]:port" or ":port" / "port" (127.0.0.1). A link-local IPv6 address needs its scope, the
+     * interface it is on: "[fe80::1%eth1]:7400" (or a numeric scope, "%2").
+     */
     static InetSocketAddress parseAddress(String s) {
         String host;
         String port;
@@ -86,6 +89,12 @@ final class Units {
         }
         InetSocketAddress a = new InetSocketAddress(host, p);
         if (a.isUnresolved()) {
+            int pct = host.indexOf('%');
+            if (pct > 0 && host.indexOf(':') >= 0) {
+                // Java resolves a named scope only through an interface that has a link-local address
+                throw new TypeConversionException("cannot use '" + host + "': no interface '" + host.substring(pct + 1)
+                        + "' with an IPv6 link-local address here");
+            }
             throw new TypeConversionException("cannot resolve host '" + host + "'");
         }
         return a;

@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardlink.rdma.Rdma;
 import io.shardlink.rdma.RdmaAvailability;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Path;
+import java.util.Collections;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +80,29 @@ class CliParsingTest {
         assertThat(Units.parseAddress("127.0.0.1:7400").getPort()).isEqualTo(7400);
         assertThat(Units.parseAddress("[::1]:7400").getAddress().getHostAddress()).contains(":");
         assertThat(Units.parseAddress(":7400").getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void linkLocalAddressesKeepTheirScope() throws Exception {
+        // numeric scope: no interface lookup, so it parses on any machine
+        InetSocketAddress n = Units.parseAddress("[fe80::1%1]:7400");
+        assertThat(((Inet6Address) n.getAddress()).getScopeId()).isEqualTo(1);
+        assertThat(Units.hostPort(n)).isEqualTo("[fe80:0:0:0:0:0:0:1%1]:7400");
+        assertThat(Units.parseAddress(Units.hostPort(n))).isEqualTo(n);
+        assertThatThrownBy(() -> Units.parseAddress("[fe80::1%no-such-if0]:7400"))
+                .hasMessageContaining("no interface 'no-such-if0' with an IPv6 link-local address");
+        // a named scope (what ci/rxe-pair.sh's guests use: fe80::...%plain0), through an interface that has one
+        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+                if (a instanceof Inet6Address && a.isLinkLocalAddress()) {
+                    String text = "[fe80::1234%" + ni.getName() + "]:7400";
+                    InetSocketAddress s = Units.parseAddress(text);
+                    assertThat(((Inet6Address) s.getAddress()).getScopedInterface()).isEqualTo(ni);
+                    assertThat(Units.parseAddress(Units.hostPort(s))).isEqualTo(s);
+                    return;
+                }
+            }
+        }
     }
 
     @Test
