@@ -120,6 +120,9 @@ print("| mode | read p50 (p99) | / ib_read_lat (<= 1.5) | reads/s at 64 in fligh
       "| CPU s per 10k reads | copy MB/s (chunk) | / ib_write_bw 1 MiB (>= 0.9) |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in results:
+    if "error" in r:
+        print(f"| {r['mode']} | failed: {r['error']} | | | | | | |")
+        continue
     rr = r["read_p50_us"] / read_lat
     rc = r["copy_mb_s"] / bw_mb
     print(f"| {r['mode']}{' (reads on poller)' if r['reads_on_poller'] else ''} | {r['read_p50_us']:.0f} us "

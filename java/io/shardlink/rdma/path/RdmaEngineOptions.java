@@ -11,8 +11,10 @@ import java.util.Locale;
  * @param pollers        completion pollers, 1..64; 0 (the default) sizes them from the cores: one per 4 cores,
  *                       at least 1, at most 8 (a poller handles completions of many peers; the copy receiver and
  *                       the read service do the heavy work on their own threads)
- * @param pollMode       {@link PollMode}: ADAPTIVE by default (measured, see the README's results: BUSY holds one
- *                       core per poller even when every peer is idle, EVENT pays a thread wake-up per message)
+ * @param pollMode       {@link PollMode}: EVENT by default, from measurement on the project's 2-vCPU rxe VM (see
+ *                       the README's results): there EVENT used the least CPU and was fastest, ADAPTIVE's spin cost
+ *                       CPU for nothing, and BUSY pollers starved rxe's kernel work until queue pairs hit "retry
+ *                       exceeded". ADAPTIVE or BUSY are for machines with cores to spare (unmeasured here)
  * @param spinMicros     ADAPTIVE: how long a poller keeps polling after its last completion before it sleeps,
  *                       0..100000 (default 200 us: longer than one small-message round trip, so a stream of
  *                       requests never sleeps between them)
@@ -48,7 +50,7 @@ public record RdmaEngineOptions(int pollers, PollMode pollMode, int spinMicros, 
     }
 
     public static RdmaEngineOptions defaults() {
-        return new RdmaEngineOptions(0, PollMode.ADAPTIVE, 200, 256, 128, false, true);
+        return new RdmaEngineOptions(0, PollMode.EVENT, 200, 256, 128, false, true);
     }
 
     /** The poller count to run: {@link #pollers()}, or the one sized from the cores if that is 0. */

@@ -52,6 +52,20 @@ public final class RdmaEngineBench {
         boolean onPoller = args.length > 5 && Boolean.parseBoolean(args[5]);
         byte[] shard = RdmaPathTestSupport.pattern(1, copyMib * RdmaPathTestSupport.MiB);
         for (PollMode mode : modes) {
+            try {
+                measure(mode, onPoller, latReads, rateReads, shard, copies);
+            } catch (Exception e) { // e.g. BUSY pollers starving rxe into "retry exceeded": report it, go on
+                System.out.printf(Locale.ROOT, "RESULT {\"mode\":\"%s\",\"reads_on_poller\":%s,\"error\":\"%s\"}%n",
+                        mode.name().toLowerCase(Locale.ROOT), onPoller, String.valueOf(e).replace('"', '\'')
+                                .replace('\\', '/'));
+            }
+        }
+        copyVariants(shard, copies);
+    }
+
+    private static void measure(PollMode mode, boolean onPoller, int latReads, int rateReads, byte[] shard,
+                                int copies) throws Exception {
+        {
             RdmaEngineOptions eo = RdmaEngineOptions.defaults().withPollMode(mode).withReadsOnPoller(onPoller);
             RdmaDataPathProvider pa = new RdmaDataPathProvider(RdmaPathOptions.defaults(), eo);
             RdmaDataPathProvider pb = new RdmaDataPathProvider(RdmaPathOptions.defaults(), eo);
@@ -90,6 +104,9 @@ public final class RdmaEngineBench {
                         pa.maxPollers(), pa.stats());
             }
         }
+    }
+
+    private static void copyVariants(byte[] shard, int copies) throws Exception {
         int[][] variants = {{4, 0}, {4, 1}, {1, 1}}; // chunk MiB, split
         for (int[] v : variants) {
             RdmaEngineOptions eo = RdmaEngineOptions.defaults().withSplitWrites(v[1] == 1);

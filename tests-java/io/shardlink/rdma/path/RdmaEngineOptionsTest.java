@@ -7,9 +7,9 @@ import org.junit.jupiter.api.Test;
 
 class RdmaEngineOptionsTest {
     @Test
-    void defaultsAreAdaptiveWithPollersSizedFromTheCores() {
+    void defaultsAreEventWithPollersSizedFromTheCores() {
         RdmaEngineOptions d = RdmaEngineOptions.defaults();
-        assertThat(d.pollMode()).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(d.pollMode()).isEqualTo(PollMode.EVENT);
         assertThat(d.pollers()).isZero();
         int cores = Runtime.getRuntime().availableProcessors();
         assertThat(d.effectivePollers()).isEqualTo(Math.max(1, Math.min(8, cores / 4)));
