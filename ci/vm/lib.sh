@@ -256,7 +256,7 @@ qemu_base_args() {   # RUNDIR VCPUS MEM_MB KERNEL_ARGS
         -display none -vga none -monitor none
         -no-reboot   # a panic (panic=-1) or reboot ends qemu
         -kernel "$kimage" -initrd "$initrd"
-        -append "console=ttyS0 ${SHARDLINK_VM_KLOG:-quiet loglevel=3} panic=-1 mitigations=off cryptomgr.notests rxevm.run=$rdir $kargs"
+        -append "console=ttyS0 ${SHARDLINK_VM_KLOG:-quiet loglevel=3} panic=-1 no_timer_check mitigations=off cryptomgr.notests rxevm.run=$rdir $kargs"
         # ttyS0: the console (kernel and init messages). The command's stdout and
         # stderr: virtio-serial ports (the UART manages only ~100 KB/s under TCG).
         -chardev "file,id=con,path=$rdir/console.log,append=on" -serial chardev:con
