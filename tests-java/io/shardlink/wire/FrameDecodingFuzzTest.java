@@ -37,7 +37,9 @@ class FrameDecodingFuzzTest {
         Arbitrary<Long> longs = Arbitraries.longs();
         return Combinators.combine(types, flags, Arbitraries.integers().between(0, 1 << 16), longs, longs, longs,
                 Arbitraries.integers()).as((t, f, len, id, obj, off, arg) -> {
-                    FrameHeader h = new FrameHeader(t).flags(f).length(Math.min(len, LIMITS.maxPayload(t)))
+                    // only a READ_REQ may carry FLAG_COOKIE (and its cookie word); elsewhere the flag makes the header invalid
+                    int valid = t == FrameType.READ_REQ ? f : f & ~FrameHeader.FLAG_COOKIE;
+                    FrameHeader h = new FrameHeader(t).flags(valid).length(Math.min(len, LIMITS.maxPayload(t)))
                             .crc32c(arg * 31).id(id).object(obj).aux(id ^ off).offset(off).arg(arg);
                     ByteBuf b = Unpooled.buffer(FrameCodec.HEADER_SIZE);
                     FrameCodec.encodeHeader(h, b);
