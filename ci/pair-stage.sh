@@ -107,7 +107,7 @@ run_b() {
   if timeout 300 ib_write_bw -d "$DEV" -x 0 -s 1048576 -n 64 -F -p "$PERF_PORT" >"$SHM/ib_write_bw.out" 2>&1; then
     pass "ib_write_bw server across the RoCE link" "$(grep -E '^ *1048576 ' "$SHM/ib_write_bw.out" | tr -s ' ')"
   else
-    fail "ib_write_bw server across the RoCE link" "exit $?: $(tail -3 "$SHM/ib_write_bw.out" | tr '\n' ' ')"
+    fail "ib_write_bw server across the RoCE link" "exit $?: $(grep -v -e '^ *-*$' "$SHM/ib_write_bw.out" | tail -8 | tr '\n' ' ')"
   fi
 
   # --- serve, until a's last shard (99) arrives ---
@@ -177,17 +177,18 @@ run_a() {
   socat "TCP4-LISTEN:$PERF_PORT,bind=127.0.0.1,reuseaddr,fork" "TCP6:[$PEER]:$RELAY_PORT" &
   bg_pids+=($!)
   local i ok= ref_bw=
-  for i in $(seq 1 90); do # b boots at its own pace: retry until its server is up
+  for i in $(seq 1 60); do # b boots at its own pace: retry until its server answers, not after a test ran
     if timeout 240 ib_write_bw -d "$DEV" -x 0 -s 1048576 -n 64 -F -p "$PERF_PORT" 127.0.0.1 >"$SHM/ib_write_bw.out" 2>&1; then
       ok=1; break
     fi
+    grep -q 'remote address' "$SHM/ib_write_bw.out" && break
     sleep 2
   done
   ref_bw=$(awk '$1 == 1048576 { print $4 }' "$SHM/ib_write_bw.out")
   if [ -n "$ok" ] && [ -n "$ref_bw" ]; then
     pass "ib_write_bw a -> b across the RoCE link" "1 MiB x 64: $ref_bw MB/s"
   else
-    fail "ib_write_bw a -> b across the RoCE link" "$(tail -3 "$SHM/ib_write_bw.out" | tr '\n' ' ')"
+    fail "ib_write_bw a -> b across the RoCE link" "$(grep -v -e '^ *-*$' "$SHM/ib_write_bw.out" | tail -8 | tr '\n' ' ')"
   fi
 
   # --- b's serve up (its /health over plain0) ---
