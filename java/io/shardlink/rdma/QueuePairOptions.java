@@ -7,7 +7,6 @@ package io.shardlink.rdma;
  * @param sendDepth outstanding send-queue work requests (default 64)
  * @param recvDepth outstanding receive work requests (default 64)
  * @param maxSge    scatter/gather entries per request, 1..{@value WorkRequestBatch#MAX_SGE} (default 4)
- * @param maxInline bytes of inline payload (default 0)
  * @param maxInline bytes of inline payload asked for (default 0); the device may grant more or,
  *                  if it has no inline support, none: {@link QueuePair#maxInline()} says
  * @param port      device port, 1..255; 0 (the default) means the port the device was opened for
