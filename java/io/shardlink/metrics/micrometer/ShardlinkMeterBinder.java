@@ -55,6 +55,11 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
     private final Object lock = new Object();
     /** Meters of the current peers and causes, by a key naming what they show; guarded by lock. */
     private final Map<String, List<Meter>> dynamic = new HashMap<>();
+    /**
+     * Each peer's Memo, by the same key as its meters in {@link #dynamic}. Micrometer's function meters hold their
+     * state object only weakly: without this strong reference a GC collects a peer's Memo and its counters read 0.
+     */
+    private final Map<String, Memo> peerMemos = new HashMap<>();
     private final List<Meter> fixed = new ArrayList<>();
     private volatile Memo node0;
     private MeterRegistry registry;
@@ -172,20 +177,23 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
                     Gauge.builder("shardlink.peer.state", () -> 1)
                             .description("1 for each connected peer's current RDMA data-path state.")
                             .tags(peerTags.and("state", lc(state))).register(r)));
-            wanted.put("peer\0" + p.nodeId() + "\0" + address, () -> peerMeters(r, p, peerTags));
+            String key = "peer\0" + p.nodeId() + "\0" + address;
+            wanted.put(key, () -> peerMeters(r, key, p, peerTags));
         }
         dynamic.entrySet().removeIf(e -> {
             if (wanted.containsKey(e.getKey())) {
                 return false;
             }
             e.getValue().forEach(r::remove);
+            peerMemos.remove(e.getKey());
             return true;
         });
         wanted.forEach((key, make) -> dynamic.computeIfAbsent(key, k -> make.get()));
     }
 
-    private List<Meter> peerMeters(MeterRegistry r, Peer p, Tags peerTags) {
+    private List<Meter> peerMeters(MeterRegistry r, String key, Peer p, Tags peerTags) {
         Memo m = new Memo(p::metrics);
+        peerMemos.put(key, m);
         List<Meter> out = new ArrayList<>();
         for (Transport t : Transport.values()) {
             for (Direction d : Direction.values()) {
@@ -226,6 +234,7 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
             }
             fixed.clear();
             dynamic.clear();
+            peerMemos.clear();
         }
         if (s != null) {
             s.shutdownNow();
