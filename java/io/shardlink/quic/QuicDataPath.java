@@ -160,6 +160,12 @@ public final class QuicDataPath implements DataPath {
 
         void pathFailure(Throwable t) {
             if (!closedByUs) {
+                if (t instanceof java.nio.channels.ClosedChannelException) {
+                    // a write that met the stream already closed (the receiving node reset it or closed the
+                    // connection): say so, as channelInactive would, instead of a bare ClosedChannelException
+                    t = new ShardlinkClosedException("QUIC stream of transfer " + transferId + " to "
+                            + conn.remoteName() + " closed" + StreamResets.connectionEnd(conn), t);
+                }
                 listener.onPathFailure(t);
             }
         }
