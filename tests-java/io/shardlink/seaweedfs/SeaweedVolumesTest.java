@@ -297,7 +297,8 @@ class SeaweedVolumesTest {
             for (int k = 0; k < 4; k++) {
                 burst.run();
             }
-            assertThat(openFds()).isEqualTo(fds);
+            // the JVM's descriptor count is shared with what earlier tests left closing: a leak shows as growth
+            assertThat(openFds()).isLessThanOrEqualTo(fds);
             assertThat(Thread.activeCount()).isLessThanOrEqualTo(threads);
             assertThat(directMemory()).isLessThanOrEqualTo(direct);
         }
