@@ -286,7 +286,7 @@ run_a() {
     fail "both links down: copy fails with a clear error within ${DOWN_BOUND}s" "no cut: the copy (exit $rc) ended before 10% or never started"
   else
     took=$(awk -v a="$down_at" -v b="$done_at" 'BEGIN { printf "%.1f", b - a }')
-    line=$(grep '^copy: ' "$SHM/copy3.err" | grep -v '%' | tail -1)
+    line=$(grep -E '^(shardlink )?copy: ' "$SHM/copy3.err" | grep -v '%' | tail -1) # the CLI's error: "shardlink copy: ..."
     if [ $rc -ne 0 ] && [ -n "$line" ] && awk -v t="$took" -v m="$DOWN_BOUND" 'BEGIN { exit !(t <= m) }'; then
       pass "both links down: copy fails with a clear error within ${DOWN_BOUND}s" "exit $rc after ${took}s: $line"
     else
