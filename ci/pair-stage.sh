@@ -14,9 +14,9 @@
 #    3. with roce0 still down, a 24 MiB copy over QUIC; mid-copy a takes plain0 down as well: a's copy
 #       must fail with a one-line error within DOWN_BOUND s, b's serve must report the shard aborted
 #       within DOWN_BOUND s of the cut, and b must hold no shard-3 (nor shard-3.part).
-#    Then plain0 comes back up and a tells b (socat over plain0) when it cut the links.
-#    (Link down 2 s then up, and the next copy over RDMA again, needs the RDMA recovery of issue 11:
-#    not tested here yet.)
+#    4. plain0 and roce0 come back up: once the rxe port is ACTIVE again, a 24 MiB copy with
+#       --transport rdma must go over RDMA (b's /metrics: all of it RDMA, none QUIC; b's file equal).
+#    Then a tells b (socat over plain0) when it cut the links.
 # Each guest writes JUnit XML to WORK/ROLE.xml; a failed check never stops the other checks of its role.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -127,10 +127,10 @@ run_b() {
   if ! grep -q 'shardlink serve: RDMA available' "$SHM/serve.log"; then
     fail "serve: RDMA available on $DEV" "$(grep 'shardlink serve:' "$SHM/serve.log" | tail -3 | tr '\n' ' ')"
   fi
-  if timeout 780 socat -u "TCP6-LISTEN:$MARKER_PORT,bind=[$LOCAL],reuseaddr" "CREATE:$SHM/marker"; then
+  if timeout 1000 socat -u "TCP6-LISTEN:$MARKER_PORT,bind=[$LOCAL],reuseaddr" "CREATE:$SHM/marker"; then
     pass "a's last word arrived over plain0 after the links came back" "$(cat "$SHM/marker")"
   else
-    fail "a's last word arrived over plain0 after the links came back" "not within 780 s"
+    fail "a's last word arrived over plain0 after the links came back" "not within 1000 s"
   fi
 
   # --- what b saw of a's copies ---
@@ -152,6 +152,11 @@ run_b() {
     fi
   else
     fail "both links down: serve reports the copy aborted within ${DOWN_BOUND}s" "no 'shard 3 ... aborted' line: $(grep 'shard 3' "$SHM/serve.log" | tr '\n' ' ')"
+  fi
+  if cmp -s "$STORE/shard-4" "$WORK/src-down.bin"; then
+    pass "links back up: the RDMA copy stored byte-identical" "$(grep -m1 'stored shard 4 from' "$SHM/serve.log" | cut -d' ' -f2-)"
+  else
+    fail "links back up: the RDMA copy stored byte-identical" "$(grep 'shard 4 ' "$SHM/serve.log" | tr '\n' ' '); cmp: $(cmp "$STORE/shard-4" "$WORK/src-down.bin" 2>&1)"
   fi
   if [ ! -e "$STORE/shard-3" ] && [ ! -e "$STORE/shard-3.part" ]; then
     pass "both links down: nothing of shard 3 left as complete (no shard-3, no shard-3.part)"
@@ -299,6 +304,32 @@ run_a() {
     sleep "$wait_s"
   fi
   ip link set plain0 up
+
+  # --- 4. both links back up: the next copy goes over RDMA again, across the link that went down ---
+  local size4 m4 m5 port_up= metrics_up=
+  ip link set roce0 up
+  for i in $(seq 1 120); do
+    ibv_devinfo -d "$DEV" 2>/dev/null | grep -q PORT_ACTIVE && { port_up=1; break; }
+    sleep 0.5
+  done
+  for i in $(seq 1 60); do
+    m4=$(peer_metrics 2>/dev/null) && [ -n "$m4" ] && { metrics_up=1; break; }
+    sleep 1
+  done
+  size4=$(stat -c %s "$WORK/src-down.bin")
+  if [ -z "$port_up" ] || [ -z "$metrics_up" ]; then
+    fail "links back up: the next copy goes over RDMA" "port ACTIVE: ${port_up:-no}; b's /metrics over plain0: ${metrics_up:-no}"
+  elif rc=0; timeout 600 "${SL[@]}" copy "$WORK/src-down.bin" --to "[$PEER]:$QUIC_PORT" --shard 4 --device "$DEV" \
+      --transport rdma --quiet "${TLS[@]}" --tls-name client "${CONNECT[@]}" >"$SHM/copy4.out" 2>"$SHM/copy4.err" || rc=$?
+      m5=$(peer_metrics)
+      rin=$(( $(metric "$m5" "$B_RDMA_IN") - $(metric "$m4" "$B_RDMA_IN") ))
+      qin=$(( $(metric "$m5" "$B_QUIC_IN") - $(metric "$m4" "$B_QUIC_IN") ))
+      [ $rc -eq 0 ] && grep -q "as shard 4: $size4 bytes .* over \[RDMA\]" "$SHM/copy4.out" \
+        && [ "$rin" -eq "$size4" ] && [ "$qin" -eq 0 ]; then
+    pass "links back up: the next copy goes over RDMA" "$(head -1 "$SHM/copy4.out" | sed 's/.*: //'); b received rdma $rin quic $qin"
+  else
+    fail "links back up: the next copy goes over RDMA" "exit $rc: $(cat "$SHM/copy4.out" "$SHM/copy4.err" | tail -4 | tr '\n' ' '); b received rdma ${rin:-?} quic ${qin:-?} (want $size4, 0)"
+  fi
 
   # --- the last word: tells b when plain0 went down (socat over plain0; roce0 stays down) ---
   local sent=

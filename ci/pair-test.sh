@@ -20,7 +20,7 @@ bin/shardlink certs --dir "$WORK/tls" --name server,client >"$WORK/certs.log" 2>
 head -c $((32 << 20)) /dev/urandom >"$WORK/src-fail.bin"
 head -c $((24 << 20)) /dev/urandom >"$WORK/src-down.bin"
 start=$(date +%s)
-bash ci/rxe-pair.sh --mem 2048 --timeout 900 -- ci/pair-stage.sh "$WORK"
+bash ci/rxe-pair.sh --mem 2048 --timeout 1200 -- ci/pair-stage.sh "$WORK"
 rc=$?
 for role in a b; do
   if [ -s "$WORK/$role.xml" ]; then
