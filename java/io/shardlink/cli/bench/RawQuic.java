@@ -92,7 +92,7 @@ public final class RawQuic implements AutoCloseable {
         source = Unpooled.wrappedBuffer(b);
     }
 
-    private static <B extends QuicCodecBuilder<B>> B common(B b, int payload, long streamWindow, long connWindow,
+    static <B extends QuicCodecBuilder<B>> B common(B b, int payload, long streamWindow, long connWindow,
                                                              int maxStreams, long idleMillis) {
         return b.maxIdleTimeout(idleMillis, TimeUnit.MILLISECONDS)
                 .initialMaxData(connWindow)
@@ -105,7 +105,7 @@ public final class RawQuic implements AutoCloseable {
                 .activeMigration(false);
     }
 
-    private static Bootstrap udp(EventLoopGroup g, int payload) {
+    static Bootstrap udp(EventLoopGroup g, int payload) {
         return new Bootstrap().group(g).channel(NioDatagramChannel.class)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(Math.max(2048, payload + 1024)))
                 .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
