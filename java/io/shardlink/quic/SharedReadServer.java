@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class SharedReadServer implements ReplyChannel {
     private final QuicConnection conn;
     private final QuicStreamChannel stream;
+    private final FlushBatcher flushes;
     /** This stream's requests that have no answer yet. */
     private final AtomicInteger inFlight = new AtomicInteger();
     /** The stream's framing broke (its closing ERROR was sent): answers still coming are dropped. */
@@ -34,6 +35,7 @@ final class SharedReadServer implements ReplyChannel {
     SharedReadServer(QuicConnection conn, QuicStreamChannel stream) {
         this.conn = conn;
         this.stream = stream;
+        this.flushes = new FlushBatcher(stream);
     }
 
     /** A READ_REQ on this stream (event loop). Takes ownership of the frame. */
@@ -67,9 +69,9 @@ final class SharedReadServer implements ReplyChannel {
             // header and payload go out as one unit on the event loop: answers from several worker threads
             // must not interleave inside a frame on the shared stream (the header is the caller's to give away)
             if (stream.eventLoop().inEventLoop()) {
-                Frames.write(stream, header, payload, true);
+                writeBatched(header, payload);
             } else {
-                stream.eventLoop().execute(() -> Frames.write(stream, header, payload, true));
+                stream.eventLoop().execute(() -> writeBatched(header, payload));
             }
         }
         answered();
@@ -80,6 +82,11 @@ final class SharedReadServer implements ReplyChannel {
         // an ERROR about one read answers that read: the shared stream goes on serving the others
         writeError(id, offset, error);
         answered();
+    }
+
+    private void writeBatched(FrameHeader header, ByteBuf payload) {
+        Frames.write(stream, header, payload, false);
+        flushes.writeDone();
     }
 
     private void writeError(long id, long offset, FrameException error) {
@@ -109,6 +116,18 @@ final class SharedReadServer implements ReplyChannel {
         if (inFlight.get() == 0) {
             StreamEnds.finish(stream);
         }
+    }
+
+    /**
+     * {@code -Dshardlink.quic.readsOnEventLoop=true}: serve shared-stream reads on the connection's event loop,
+     * without the hop to the node's reader threads and back (two thread wake-ups per read). Only for a
+     * BlobSource that never blocks (memory, page cache): a blocking one would stall the whole connection.
+     */
+    static final boolean READS_ON_EVENT_LOOP = Boolean.getBoolean("shardlink.quic.readsOnEventLoop");
+
+    @Override
+    public boolean servesReadsInPlace() {
+        return READS_ON_EVENT_LOOP;
     }
 
     @Override

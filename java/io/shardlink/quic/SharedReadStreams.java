@@ -55,13 +55,11 @@ final class SharedReadStreams {
             }
             FrameHeader req = new FrameHeader(FrameType.READ_REQ).id(requestId).object(volumeId).aux(needleId)
                     .offset(offset).arg(length).cookie(cookie).addFlag(FrameHeader.FLAG_SHARED_STREAM);
-            Frames.write(s, req, null, true).addListener((ChannelFutureListener) w -> {
-                if (!w.isSuccess()) {
-                    result.completeExceptionally(new ShardlinkClosedException("read " + requestId + " to "
-                            + conn.remoteName() + ": the shared QUIC read stream closed"
-                            + StreamResets.connectionEnd(conn), w.cause()));
-                }
-            });
+            if (s.eventLoop().inEventLoop()) {
+                lane.send(s, req, result);
+            } else {
+                s.eventLoop().execute(() -> lane.send(s, req, result));
+            }
         });
         return result;
     }
@@ -82,6 +80,23 @@ final class SharedReadStreams {
     private final class Lane {
         final ConcurrentHashMap<Long, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
         volatile CompletableFuture<QuicStreamChannel> current;
+        /** The stream's flush batcher (event loop only; replaced with the stream). */
+        private FlushBatcher flushes;
+
+        /** Writes a READ_REQ (event loop); requests queued together go out in one flush. */
+        void send(QuicStreamChannel s, FrameHeader req, CompletableFuture<Frame> result) {
+            if (flushes == null || flushes.channel() != s) {
+                flushes = new FlushBatcher(s);
+            }
+            Frames.write(s, req, null, false).addListener((ChannelFutureListener) w -> {
+                if (!w.isSuccess()) {
+                    result.completeExceptionally(new ShardlinkClosedException("read " + req.id() + " to "
+                            + conn.remoteName() + ": the shared QUIC read stream closed"
+                            + StreamResets.connectionEnd(conn), w.cause()));
+                }
+            });
+            flushes.writeDone();
+        }
 
         /** The lane's stream, opened on first use and again after it broke. */
         CompletableFuture<QuicStreamChannel> stream() {
