@@ -395,6 +395,9 @@ public final class QuicConnection {
             for (QuicStreamChannel s : new ArrayList<>(streams)) {
                 s.shutdownOutput(ErrorCode.SHUTTING_DOWN.code());
             }
+            for (QuicStreamChannel s : new ArrayList<>(sharedReadStreams)) {
+                s.shutdownOutput(ErrorCode.SHUTTING_DOWN.code()); // answers still queued are moot too
+            }
         }
         long now = System.nanoTime();
         if (st != null && now - deadline < 0) {

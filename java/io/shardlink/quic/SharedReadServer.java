@@ -10,6 +10,7 @@ import io.shardlink.wire.FrameCodec;
 import io.shardlink.wire.FrameException;
 import io.shardlink.wire.FrameHeader;
 import io.shardlink.wire.FrameType;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -71,7 +72,13 @@ final class SharedReadServer implements ReplyChannel {
             if (stream.eventLoop().inEventLoop()) {
                 writeBatched(header, payload);
             } else {
-                stream.eventLoop().execute(() -> writeBatched(header, payload));
+                try {
+                    stream.eventLoop().execute(() -> writeBatched(header, payload));
+                } catch (RejectedExecutionException e) {
+                    if (payload != null) {
+                        payload.release(); // the node is closing: the answer is moot (and must not throw)
+                    }
+                }
             }
         }
         answered();
@@ -98,10 +105,15 @@ final class SharedReadServer implements ReplyChannel {
         stream.writeAndFlush(b); // one message: cannot interleave with another frame
     }
 
+    /** Exactly once per request (send and sendError never throw, so a caller's catch cannot answer twice). */
     private void answered() {
         conn.sharedReadsInFlight().decrementAndGet();
         if (inFlight.decrementAndGet() == 0 && inputEnded) {
-            stream.eventLoop().execute(() -> StreamEnds.finish(stream));
+            try {
+                stream.eventLoop().execute(() -> StreamEnds.finish(stream));
+            } catch (RejectedExecutionException e) {
+                // the node is closing: the connection's close ends the stream
+            }
         }
     }
 

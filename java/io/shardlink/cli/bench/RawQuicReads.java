@@ -2,25 +2,14 @@ package io.shardlink.cli.bench;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.ssl.ClientAuth;
 import io.netty.incubator.codec.quic.DefaultQuicStreamFrame;
-import io.netty.incubator.codec.quic.InsecureQuicTokenHandler;
 import io.netty.incubator.codec.quic.QuicChannel;
-import io.netty.incubator.codec.quic.QuicClientCodecBuilder;
-import io.netty.incubator.codec.quic.QuicServerCodecBuilder;
-import io.netty.incubator.codec.quic.QuicSslContext;
-import io.netty.incubator.codec.quic.QuicSslContextBuilder;
 import io.netty.incubator.codec.quic.QuicStreamChannel;
 import io.netty.incubator.codec.quic.QuicStreamType;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -37,10 +26,7 @@ import java.util.concurrent.TimeUnit;
 public final class RawQuicReads implements AutoCloseable {
     static final int REQUEST = 56;
 
-    private final EventLoopGroup serverGroup = new NioEventLoopGroup(1);
-    private final EventLoopGroup clientGroup = new NioEventLoopGroup(1);
-    private final Channel server;
-    private final Channel clientUdp;
+    private final RawQuicPair pair;
     private final QuicChannel conn;
     private final ByteBuf answer;
 
@@ -51,30 +37,14 @@ public final class RawQuicReads implements AutoCloseable {
             b.putLong(i, i * 0x9E3779B97F4A7C15L);
         }
         answer = Unpooled.wrappedBuffer(b);
-        QuicSslContext serverSsl = QuicSslContextBuilder.forServer(key.toFile(), null, cert.toFile())
-                .trustManager(trust.toFile()).clientAuth(ClientAuth.REQUIRE).applicationProtocols(RawQuic.ALPN).build();
-        QuicSslContext clientSsl = QuicSslContextBuilder.forClient().keyManager(key.toFile(), null, cert.toFile())
-                .trustManager(trust.toFile()).applicationProtocols(RawQuic.ALPN).build();
-        ChannelHandler serverCodec = RawQuic.common(new QuicServerCodecBuilder(), payload, streamWindow, connWindow,
-                        maxStreams, idleMillis)
-                .sslContext(serverSsl)
-                .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
-                .handler(new ChannelInboundHandlerAdapter())
-                .streamHandler(new ChannelInitializer<QuicStreamChannel>() {
+        pair = new RawQuicPair(cert, key, trust, payload, streamWindow, connWindow, maxStreams, idleMillis,
+                new ChannelInitializer<QuicStreamChannel>() {
                     @Override
                     protected void initChannel(QuicStreamChannel ch) {
                         ch.pipeline().addLast(new Responder());
                     }
-                })
-                .build();
-        server = RawQuic.udp(serverGroup, payload).handler(serverCodec).bind(new InetSocketAddress("127.0.0.1", 0))
-                .sync().channel();
-        ChannelHandler clientCodec = RawQuic.common(new QuicClientCodecBuilder(), payload, streamWindow, connWindow,
-                maxStreams, idleMillis).sslContext(clientSsl).build();
-        clientUdp = RawQuic.udp(clientGroup, payload).handler(clientCodec).bind(0).sync().channel();
-        conn = QuicChannel.newBootstrap(clientUdp).handler(new ChannelInboundHandlerAdapter())
-                .streamHandler(new ChannelInboundHandlerAdapter())
-                .remoteAddress(server.localAddress()).connect().get(10, TimeUnit.SECONDS);
+                });
+        conn = pair.conn;
     }
 
     /** One request for {@code length} bytes on a fresh stream; returns the nanoseconds until the whole answer. */
@@ -159,11 +129,7 @@ public final class RawQuicReads implements AutoCloseable {
 
     @Override
     public void close() {
-        conn.close().awaitUninterruptibly(2000);
-        clientUdp.close().awaitUninterruptibly(2000);
-        server.close().awaitUninterruptibly(2000);
-        clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5000);
-        serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5000);
+        pair.close();
         answer.release();
     }
 }
