@@ -135,7 +135,9 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     public Hello localHello() {
         PathEndpoint ep = endpoint;
         boolean rdma = ep != null && state.state() == PeerState.DISCONNECTED;
-        return new Hello(config.nodeId(), FrameCodec.VERSION, (rdma ? Hello.CAP_RDMA : 0) | Hello.CAP_READ_COOKIE,
+        int caps = (rdma ? Hello.CAP_RDMA : 0) | Hello.CAP_READ_COOKIE
+                | (config.quicReadStreams() > 0 ? Hello.CAP_READ_STREAMS : 0);
+        return new Hello(config.nodeId(), FrameCodec.VERSION, caps,
                 config.maxSendSize(),
                 config.numMemoryRegions(), rdma ? ep.localEndpoint() : new byte[0]);
     }
@@ -155,6 +157,9 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.readers(),
                 conn.channel().alloc(), config.maxSendSize(), metrics);
         inbound = new InboundDispatcher(receiver, rs);
+        if (config.quicReadStreams() > 0 && remote.servesReadStreams()) {
+            quicPath.useSharedReadStreams(config.quicReadStreams());
+        }
         if (state.state() == PeerState.DISCONNECTED) {
             if (!remote.rdmaCapable()) {
                 closeEndpoint();
@@ -166,6 +171,14 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         }
         if (!conn.isClient()) {
             node.register(this);
+        }
+    }
+
+    @Override
+    public void readRefusedOverLimit() {
+        TransportMetrics m = metrics;
+        if (m != null) {
+            m.completion(CompletionStatus.OVER_LIMIT);
         }
     }
 

@@ -295,12 +295,20 @@ public final class ShardlinkNode implements AutoCloseable {
     }
 
     /**
-     * QUIC data and read streams open on this node's connections (control streams not counted). 0 when no
-     * operation is in flight: every stream ends fully on every outcome, so the count does not grow with the
-     * number of operations.
+     * QUIC per-operation streams open on this node's connections (copies, stream-per-read reads; control streams
+     * and shared read streams not counted). 0 when no operation is in flight: every stream ends fully on every
+     * outcome, so the count does not grow with the number of operations.
      */
     public int openQuicStreams() {
         return quic.openStreams();
+    }
+
+    /**
+     * Long-lived shared QUIC read streams open on this node's connections (opened by either side; at most
+     * quicReadStreams per connection and direction): constant, not per read.
+     */
+    public int openQuicReadStreams() {
+        return quic.openSharedReadStreams();
     }
 
     /** Live threads of this node. */

@@ -25,6 +25,13 @@ public final class ShardlinkConfig {
     public static final int DEFAULT_MAX_SEND_SIZE = 4 * MiB;
     public static final int DEFAULT_NUM_MEMORY_REGIONS = 16;
     public static final int DEFAULT_QP_DEPTH = 64;
+    /** Shared QUIC read streams per peer connection (reads are pipelined on them, answered out of order). */
+    public static final int DEFAULT_QUIC_READ_STREAMS = 2;
+    /**
+     * Reads one peer may have in flight on a serving node: room for 1,000+ pipelined reads, while the memory a peer
+     * can pin stays bounded (answers are built by the worker threads, a few at a time).
+     */
+    public static final int DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER = 4096;
     public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
     /** UDP payload for ordinary (1500-byte MTU) networks. */
     public static final int QUIC_PAYLOAD_ORDINARY = 1350;
@@ -56,6 +63,8 @@ public final class ShardlinkConfig {
     private final int quicUdpPayloadSize;
     private final int ioThreads;
     private final int quicMaxStreams;
+    private final int quicReadStreams;
+    private final int maxInFlightReadsPerPeer;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -87,6 +96,8 @@ public final class ShardlinkConfig {
         this.quicUdpPayloadSize = b.quicUdpPayloadSize;
         this.ioThreads = b.ioThreads;
         this.quicMaxStreams = b.quicMaxStreams;
+        this.quicReadStreams = b.quicReadStreams;
+        this.maxInFlightReadsPerPeer = b.maxInFlightReadsPerPeer;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -123,6 +134,8 @@ public final class ShardlinkConfig {
         b.quicUdpPayloadSize = quicUdpPayloadSize;
         b.ioThreads = ioThreads;
         b.quicMaxStreams = quicMaxStreams;
+        b.quicReadStreams = quicReadStreams;
+        b.maxInFlightReadsPerPeer = maxInFlightReadsPerPeer;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -174,6 +187,16 @@ public final class ShardlinkConfig {
     public int ioThreads() { return ioThreads; }
     /** QUIC initial_max_streams_bidi: bounds concurrent reads + copies per connection. */
     public int quicMaxStreams() { return quicMaxStreams; }
+    /**
+     * Long-lived QUIC streams per peer connection that carry many pipelined reads each (answered out of order,
+     * matched by request id); 0 = one stream per read (also what a peer without the capability gets).
+     */
+    public int quicReadStreams() { return quicReadStreams; }
+    /**
+     * Reads a peer may have in flight on this node (served or queued) over the shared QUIC read streams; a read
+     * past it is refused at once with ERROR TOO_MANY_READS (never queued without bound).
+     */
+    public int maxInFlightReadsPerPeer() { return maxInFlightReadsPerPeer; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -234,6 +257,8 @@ public final class ShardlinkConfig {
         private int quicUdpPayloadSize = 0;
         private int ioThreads = 1;
         private int quicMaxStreams = 4096;
+        private int quicReadStreams = DEFAULT_QUIC_READ_STREAMS;
+        private int maxInFlightReadsPerPeer = DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER;
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -270,6 +295,10 @@ public final class ShardlinkConfig {
         public Builder quicUdpPayloadSize(int v) { this.quicUdpPayloadSize = v; return this; }
         public Builder ioThreads(int v) { this.ioThreads = v; return this; }
         public Builder quicMaxStreams(int v) { this.quicMaxStreams = v; return this; }
+        /** Shared QUIC read streams per peer (0 = a stream per read); default {@value #DEFAULT_QUIC_READ_STREAMS}. */
+        public Builder quicReadStreams(int v) { this.quicReadStreams = v; return this; }
+        /** Per-peer in-flight read limit on the serving node; default {@value #DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER}. */
+        public Builder maxInFlightReadsPerPeer(int v) { this.maxInFlightReadsPerPeer = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -320,6 +349,10 @@ public final class ShardlinkConfig {
             require(ioThreads >= 1 && ioThreads <= 64, "ioThreads must be in 1..64, got " + ioThreads);
             require(quicMaxStreams >= 16 && quicMaxStreams <= 1_000_000,
                     "quicMaxStreams must be in 16..1000000, got " + quicMaxStreams);
+            require(quicReadStreams >= 0 && quicReadStreams <= 64,
+                    "quicReadStreams must be in 0..64 (0 = a stream per read), got " + quicReadStreams);
+            require(maxInFlightReadsPerPeer >= 1 && maxInFlightReadsPerPeer <= 1_000_000,
+                    "maxInFlightReadsPerPeer must be in 1..1000000, got " + maxInFlightReadsPerPeer);
             require(quicStreamWindow >= 64 * KiB,
                     "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
             require(quicConnectionWindow >= quicStreamWindow,

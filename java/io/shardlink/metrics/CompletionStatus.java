@@ -9,5 +9,10 @@ public enum CompletionStatus {
     REJECTED,
     TIMED_OUT,
     /** Cancelled by close(). */
-    ABORTED
+    ABORTED,
+    /**
+     * A read refused by the serving node because its peer had maxInFlightReadsPerPeer reads in flight there
+     * (ERROR TOO_MANY_READS); counted on the serving node, per peer.
+     */
+    OVER_LIMIT
 }

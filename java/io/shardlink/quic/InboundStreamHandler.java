@@ -22,6 +22,7 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
     private QuicReply reply;
     private long transferId = -1;
     private boolean readAnswered;
+    private SharedReadServer shared;
     /** An ERROR was sent and the stream is closing: later frames are dropped. */
     private boolean failed;
 
@@ -50,11 +51,20 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
                 role = switch (h.type()) {
                     case HELLO -> StreamRole.CONTROL;
                     case COPY_BEGIN -> StreamRole.COPY;
-                    case READ_REQ -> StreamRole.READ;
+                    case READ_REQ -> h.hasFlag(FrameHeader.FLAG_SHARED_STREAM) ? StreamRole.READ_SHARED
+                            : StreamRole.READ;
                     default -> throw new FrameException(ErrorCode.PROTOCOL, "a new stream must start with HELLO, "
                             + "COPY_BEGIN or READ_REQ, got " + h.type());
                 };
-                if (role != StreamRole.CONTROL) {
+                if (role == StreamRole.READ_SHARED) {
+                    conn.requireHello(h.type().toString());
+                    if (!conn.transport().servesReadStreams()) {
+                        throw new FrameException(ErrorCode.PROTOCOL, conn.localNode() + " does not serve shared read "
+                                + "streams (its HELLO lacks CAP_READ_STREAMS)");
+                    }
+                    conn.trackShared(stream);
+                    shared = new SharedReadServer(conn, stream);
+                } else if (role != StreamRole.CONTROL) {
                     conn.requireHello(h.type().toString());
                 } else {
                     conn.untrack(stream);
@@ -86,6 +96,13 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
                     readAnswered = true;
                     conn.listener().inbound().onFrame(f, reply);
                 }
+                case READ_SHARED -> {
+                    if (h.type() != FrameType.READ_REQ || !h.hasFlag(FrameHeader.FLAG_SHARED_STREAM)) {
+                        throw new FrameException(ErrorCode.PROTOCOL, "a shared read stream carries only READ_REQ "
+                                + "with FLAG_SHARED_STREAM, got " + h);
+                    }
+                    shared.onRequest(f);
+                }
                 default -> throw new IllegalStateException(String.valueOf(role));
             }
         } catch (FrameException e) {
@@ -116,7 +133,9 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && role != StreamRole.CONTROL
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && role == StreamRole.READ_SHARED) {
+            shared.inputEnded();
+        } else if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && role != StreamRole.CONTROL
                 && !(role == StreamRole.READ && readAnswered)) {
             StreamEnds.finish((QuicStreamChannel) ctx.channel());
         }
@@ -131,6 +150,9 @@ final class InboundStreamHandler extends ChannelInboundHandlerAdapter {
         if (role == StreamRole.CONTROL) {
             conn.controlFailure(stream, e);
             return;
+        }
+        if (shared != null) {
+            shared.broken(); // the framing is lost: the closing ERROR below is the stream's last frame
         }
         if (role == StreamRole.COPY && transferId != -1 && conn.listener() != null && e.code() != ErrorCode.TRUNCATED) {
             // the stream's framing is lost: abort the transfer (as if the sender had sent ERROR). A stream that

@@ -56,6 +56,11 @@ public final class QuicConnection {
     private volatile Throwable closeCause;
     /** Open streams other than the control stream (event loop adds and removes). */
     private final java.util.Set<QuicStreamChannel> streams = ConcurrentHashMap.newKeySet();
+    /** Long-lived shared read streams, either side's (not per operation: bounded by quicReadStreams). */
+    private final java.util.Set<QuicStreamChannel> sharedReadStreams = ConcurrentHashMap.newKeySet();
+    /** Reads the peer has in flight here on shared read streams (bounded by maxInFlightReadsPerPeer). */
+    private final java.util.concurrent.atomic.AtomicInteger sharedReadsInFlight =
+            new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     QuicConnection(QuicChannel channel, boolean client, String localNode, FrameLimits limits, QuicTransport transport) {
@@ -390,6 +395,9 @@ public final class QuicConnection {
             for (QuicStreamChannel s : new ArrayList<>(streams)) {
                 s.shutdownOutput(ErrorCode.SHUTTING_DOWN.code());
             }
+            for (QuicStreamChannel s : new ArrayList<>(sharedReadStreams)) {
+                s.shutdownOutput(ErrorCode.SHUTTING_DOWN.code()); // answers still queued are moot too
+            }
         }
         long now = System.nanoTime();
         if (st != null && now - deadline < 0) {
@@ -415,6 +423,27 @@ public final class QuicConnection {
     void track(QuicStreamChannel s) {
         streams.add(s);
         s.closeFuture().addListener(f -> streams.remove(s));
+    }
+
+    /** A long-lived shared read stream (ours or the peer's), counted apart from the per-operation streams. */
+    void trackShared(QuicStreamChannel s) {
+        streams.remove(s);
+        sharedReadStreams.add(s);
+        s.closeFuture().addListener(f -> sharedReadStreams.remove(s));
+    }
+
+    /** Shared read streams open on this connection now (both directions). */
+    public int openSharedReadStreams() {
+        return sharedReadStreams.size();
+    }
+
+    java.util.concurrent.atomic.AtomicInteger sharedReadsInFlight() {
+        return sharedReadsInFlight;
+    }
+
+    /** Reads the peer has in flight on this node over shared read streams. */
+    public int peerReadsInFlight() {
+        return sharedReadsInFlight.get();
     }
 
     /** The stream the peer opened turned out to be the control stream (not a data stream). */

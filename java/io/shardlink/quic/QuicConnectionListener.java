@@ -32,6 +32,9 @@ public interface QuicConnectionListener {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("no data path provider here"));
     }
 
+    /** A read on a shared read stream was refused: the peer had maxInFlightReadsPerPeer reads in flight here. */
+    default void readRefusedOverLimit() {}
+
     /** The connection is gone (closed by either side, idle timeout, handshake failure after accept). */
     void onClosed(Throwable cause);
 }

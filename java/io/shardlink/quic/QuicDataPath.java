@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The QUIC data path: one bidirectional stream per shard transfer (COPY_BEGIN, DATA..., COPY_END one way;
- * ACK..., COPY_DONE back) and one per blob read (READ_REQ; READ_RESP or ERROR). A stream per operation
+ * ACK..., COPY_DONE back); blob reads pipelined on a few shared read streams ({@link SharedReadStreams}) when
+ * the peer offers them, else one stream per read (READ_REQ; READ_RESP or ERROR). A stream per operation
  * keeps head-of-line blocking between operations out (a slow 4 MiB copy does not delay a 4 KiB read), makes
  * per-operation errors local (an ERROR closes that stream only) and costs little in QUIC (stream ids are
  * cheap; the stream limit is raised to {@code quicMaxStreams}).
@@ -38,10 +39,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class QuicDataPath implements DataPath {
     private final QuicConnection conn;
     private final long openTimeoutMillis;
+    /** Shared read streams, once the peer's HELLO offered them (else a stream per read). */
+    private volatile SharedReadStreams sharedReads;
 
     public QuicDataPath(QuicConnection conn, long openTimeoutMillis) {
         this.conn = conn;
         this.openTimeoutMillis = openTimeoutMillis;
+    }
+
+    /**
+     * Reads go over {@code streams} shared read streams from now on (the peer's HELLO has CAP_READ_STREAMS);
+     * without this call each read opens its own stream, as towards a peer that predates them.
+     */
+    public void useSharedReadStreams(int streams) {
+        if (streams > 0 && sharedReads == null) {
+            sharedReads = new SharedReadStreams(conn, streams);
+        }
+    }
+
+    /** Whether reads travel on shared read streams. */
+    public boolean sharedReadStreams() {
+        return sharedReads != null;
     }
 
     @Override
@@ -233,6 +251,10 @@ public final class QuicDataPath implements DataPath {
     @Override
     public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
                                          int length) {
+        SharedReadStreams shared = sharedReads;
+        if (shared != null) {
+            return shared.read(requestId, volumeId, needleId, cookie, offset, length);
+        }
         CompletableFuture<Frame> result = new CompletableFuture<>();
         ReadOutHandler handler = new ReadOutHandler(requestId, result);
         conn.channel().createStream(QuicStreamType.BIDIRECTIONAL, new ChannelInitializer<QuicStreamChannel>() {

@@ -97,6 +97,16 @@ public final class QuicTransport implements AutoCloseable {
         return config.quicUdpPayloadFor(mtu);
     }
 
+    /** Whether this node serves shared read streams (and advertises {@code Hello.CAP_READ_STREAMS}). */
+    boolean servesReadStreams() {
+        return config.quicReadStreams() > 0;
+    }
+
+    /** Reads one peer may have in flight here on shared read streams. */
+    int maxInFlightReadsPerPeer() {
+        return config.maxInFlightReadsPerPeer();
+    }
+
     /** Keep-alive PING interval in milliseconds; 0 = off. */
     long keepAliveMillis() {
         return config.keepAliveInterval().toMillis();
@@ -249,11 +259,23 @@ public final class QuicTransport implements AutoCloseable {
         }
     }
 
-    /** Data and read streams open on all connections (control streams not counted; 0 when idle). */
+    /**
+     * Per-operation streams open on all connections (copies, stream-per-read reads); control streams and the
+     * long-lived shared read streams not counted; 0 when idle.
+     */
     public int openStreams() {
         int n = 0;
         for (QuicConnection c : connections) {
             n += c.openStreams();
+        }
+        return n;
+    }
+
+    /** Long-lived shared read streams open on all connections (at most quicReadStreams per connection and side). */
+    public int openSharedReadStreams() {
+        int n = 0;
+        for (QuicConnection c : connections) {
+            n += c.openSharedReadStreams();
         }
         return n;
     }

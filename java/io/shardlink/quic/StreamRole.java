@@ -5,5 +5,7 @@ enum StreamRole {
     UNKNOWN,
     CONTROL,
     COPY,
-    READ
+    READ,
+    /** Many pipelined READ_REQs (FLAG_SHARED_STREAM), answered out of order; long-lived. */
+    READ_SHARED
 }

@@ -20,7 +20,12 @@ public enum ErrorCode {
     BAD_REQUEST(16),
     INTERNAL(17),
     /** The blob's stored checksum does not match its bytes at the source: it is not served. */
-    CHECKSUM_MISMATCH(18);
+    CHECKSUM_MISMATCH(18),
+    /**
+     * The reader has more reads in flight on this node than its per-peer limit (maxInFlightReadsPerPeer): this
+     * read is refused, not queued; the shared read stream and the other reads go on.
+     */
+    TOO_MANY_READS(19);
 
     private final int code;
 

@@ -15,7 +15,8 @@ import java.util.zip.CRC32C;
  *  4      1   version   1
  *  5      1   type      {@link FrameType} code
  *  6      2   flags     {@link FrameHeader#FLAG_REPLY} 0x1, FLAG_RESUME 0x2, FLAG_LAST 0x4, FLAG_COOKIE 0x8
- *                       (READ_REQ only); others 0
+ *                       (READ_REQ only), FLAG_SHARED_STREAM 0x10 (READ_REQ only: sent on a shared read stream,
+ *                       only to peers advertising {@link Hello#CAP_READ_STREAMS}); others 0
  *  8      4   length    payload bytes after the header (DATA/READ_RESP &le; maxSendSize, others &le; 64 KiB)
  * 12      4   crc32c    CRC32C (Castagnoli) of the payload; 0 when length is 0
  * 16      8   id        transfer id (COPY_*, DATA, ACK, RESUME) / request id (READ_*) / id an ERROR refers to
@@ -184,6 +185,10 @@ public final class FrameCodec {
         if ((flags & ~FrameHeader.KNOWN_FLAGS) != 0) {
             throw new FrameException(ErrorCode.BAD_HEADER, String.format("%s frame has unknown flags 0x%04X", type,
                     flags & ~FrameHeader.KNOWN_FLAGS));
+        }
+        if ((flags & FrameHeader.FLAG_SHARED_STREAM) != 0 && type != FrameType.READ_REQ) {
+            throw new FrameException(ErrorCode.BAD_HEADER, type + " frame has FLAG_SHARED_STREAM (only READ_REQ "
+                    + "carries it)");
         }
         boolean cookie = (flags & FrameHeader.FLAG_COOKIE) != 0;
         if (cookie && type != FrameType.READ_REQ) {

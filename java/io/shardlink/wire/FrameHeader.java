@@ -17,8 +17,14 @@ public final class FrameHeader {
      * which is zero in every other frame. Sent only to peers whose HELLO has {@link Hello#CAP_READ_COOKIE}.
      */
     public static final int FLAG_COOKIE = 1 << 3;
+    /**
+     * READ_REQ only: the request travels on a shared read stream, a long-lived stream that carries many READ_REQs
+     * (pipelined; each answered by one READ_RESP or ERROR with the same id, in any order; the stream stays open).
+     * Sent only to peers whose HELLO has {@link Hello#CAP_READ_STREAMS}.
+     */
+    public static final int FLAG_SHARED_STREAM = 1 << 4;
     /** All defined flags; others must be zero in version 1. */
-    public static final int KNOWN_FLAGS = FLAG_REPLY | FLAG_RESUME | FLAG_LAST | FLAG_COOKIE;
+    public static final int KNOWN_FLAGS = FLAG_REPLY | FLAG_RESUME | FLAG_LAST | FLAG_COOKIE | FLAG_SHARED_STREAM;
 
     private FrameType type;
     private int flags;

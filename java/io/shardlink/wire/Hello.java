@@ -10,7 +10,8 @@ import java.util.Arrays;
  *  u16  nodeId length N, then N bytes UTF-8 node id
  *  u16  protocol version (= {@link FrameCodec#VERSION})
  *  u32  capabilities ({@link #CAP_RDMA} = 0x1: this node has a usable RDMA device; {@link #CAP_READ_COOKIE} =
- *       0x2: it understands READ_REQ with FLAG_COOKIE)
+ *       0x2: it understands READ_REQ with FLAG_COOKIE; {@link #CAP_READ_STREAMS} = 0x4: it serves shared read
+ *       streams, READ_REQ with FLAG_SHARED_STREAM)
  *  u32  maxSendSize the sender will accept
  *  u32  numMemoryRegions (ring slots = credits) the sender grants
  *  u32  endpoint blob length M, then M bytes: the RDMA endpoint and ring descriptors (opaque here;
@@ -22,6 +23,12 @@ public record Hello(String nodeId, int protocolVersion, int capabilities, int ma
     public static final int CAP_RDMA = 1;
     /** The node understands READ_REQ frames carrying a cookie ({@link FrameHeader#FLAG_COOKIE}). */
     public static final int CAP_READ_COOKIE = 2;
+    /**
+     * The node serves shared QUIC read streams (READ_REQ with {@link FrameHeader#FLAG_SHARED_STREAM}: many reads
+     * pipelined on one long-lived stream, answered out of order by request id). A reader uses them only when the
+     * peer advertises this; otherwise it opens a stream per read.
+     */
+    public static final int CAP_READ_STREAMS = 4;
     public static final int MAX_ENDPOINT = 16 * 1024;
 
     public Hello {
@@ -34,6 +41,10 @@ public record Hello(String nodeId, int protocolVersion, int capabilities, int ma
 
     public boolean readsWithCookie() {
         return (capabilities & CAP_READ_COOKIE) != 0;
+    }
+
+    public boolean servesReadStreams() {
+        return (capabilities & CAP_READ_STREAMS) != 0;
     }
 
     public void encode(ByteBuf out) {

@@ -77,8 +77,14 @@ class QuicSoakTest {
             int nettyB = QuicStreamCounts.nettyStreams(ba.quicConnection().channel());
             System.out.printf("soak: Netty stream channels mapped: a %d, b %d (control stream included)%n", nettyA,
                     nettyB);
-            assertThat(nettyA).isBetween(1, 1 + NETTY_LEFTOVERS);
-            assertThat(nettyB).isBetween(1, 1 + NETTY_LEFTOVERS);
+            // plus the long-lived shared read streams: a fixed few per connection, not per read
+            int sharedA = a.openQuicReadStreams();
+            int sharedB = b.openQuicReadStreams();
+            System.out.printf("soak: shared read streams open: a %d, b %d%n", sharedA, sharedB);
+            assertThat(sharedA).as("shared read streams of a").isEqualTo(a.config().quicReadStreams());
+            assertThat(sharedB).as("shared read streams of b").isEqualTo(a.config().quicReadStreams());
+            assertThat(nettyA).isBetween(1, 1 + sharedA + NETTY_LEFTOVERS);
+            assertThat(nettyB).isBetween(1, 1 + sharedB + NETTY_LEFTOVERS);
             // quiche's credit comes back (it raises the limit once half of it is used)
             assertThat(QuicStreamCounts.creditLeft(ab.quicConnection().channel()))
                     .isGreaterThanOrEqualTo(a.config().quicMaxStreams() / 2);

@@ -16,7 +16,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -31,11 +32,13 @@ class StreamLifecycleTest {
     static final int MAX_STREAMS = 64;
     static final int ROUNDS = 110;
 
-    @Test
+    /** readStreams 0: a stream per read (as towards an older peer); 2: reads on shared read streams. */
+    @ParameterizedTest(name = "quicReadStreams={0}")
+    @ValueSource(ints = {0, 2})
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
-    void streamsEndOnEveryOutcomeAndTheConnectionOutlivesItsStreamLimit() throws Exception {
-        try (ShardlinkNode a = ShardlinkNode.start(node("life-a"));
-             ShardlinkNode b = ShardlinkNode.start(node("life-b"))) {
+    void streamsEndOnEveryOutcomeAndTheConnectionOutlivesItsStreamLimit(int readStreams) throws Exception {
+        try (ShardlinkNode a = ShardlinkNode.start(node("life-a", readStreams));
+             ShardlinkNode b = ShardlinkNode.start(node("life-b", readStreams))) {
             for (ShardlinkNode n : List.of(a, b)) {
                 n.blobSource((vol, needle, off, len, dst) -> {
                     if (needle == SLOW_NEEDLE) {
@@ -114,20 +117,23 @@ class StreamLifecycleTest {
             assertThat(ba.copyShard(1, ByteBuffer.allocate(10_000), null).get(20, TimeUnit.SECONDS).bytes())
                     .isEqualTo(10_000);
 
-            // no stream left open: ours, Netty's (the control stream only), quiche's credit back in full
+            // no per-operation stream left open: ours, Netty's (the control stream and the shared read streams
+            // only: readStreams each way), quiche's credit back in full
+            int fixed = 1 + 2 * readStreams;
+            assertThat(ab.quicConnection().openSharedReadStreams()).isEqualTo(2 * readStreams);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while ((a.openQuicStreams() != 0 || b.openQuicStreams() != 0
-                    || QuicStreamCounts.nettyStreams(ab.quicConnection().channel()) != 1
-                    || QuicStreamCounts.nettyStreams(ba.quicConnection().channel()) != 1)
+                    || QuicStreamCounts.nettyStreams(ab.quicConnection().channel()) != fixed
+                    || QuicStreamCounts.nettyStreams(ba.quicConnection().channel()) != fixed)
                     && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             assertThat(a.openQuicStreams()).as("streams open on a").isZero();
             assertThat(b.openQuicStreams()).as("streams open on b").isZero();
             assertThat(QuicStreamCounts.nettyStreams(ab.quicConnection().channel())).as("Netty streams on a")
-                    .isEqualTo(1);
+                    .isEqualTo(fixed);
             assertThat(QuicStreamCounts.nettyStreams(ba.quicConnection().channel())).as("Netty streams on b")
-                    .isEqualTo(1);
+                    .isEqualTo(fixed);
             // quiche raises the limit once half of it is used: at least half of it is always there
             assertThat(QuicStreamCounts.creditLeft(ab.quicConnection().channel())).isGreaterThanOrEqualTo(MAX_STREAMS / 2);
             assertThat(QuicStreamCounts.creditLeft(ba.quicConnection().channel())).isGreaterThanOrEqualTo(MAX_STREAMS / 2);
@@ -138,8 +144,8 @@ class StreamLifecycleTest {
     static final long SLOW_NEEDLE = 777_777;
     static final java.util.concurrent.Semaphore SLOW = new java.util.concurrent.Semaphore(0);
 
-    static io.shardlink.config.ShardlinkConfig node(String id) throws Exception {
-        return TestNodes.config(id).quicMaxStreams(MAX_STREAMS).requestTimeout(Duration.ofSeconds(2))
+    static io.shardlink.config.ShardlinkConfig node(String id, int readStreams) throws Exception {
+        return TestNodes.config(id).quicMaxStreams(MAX_STREAMS).quicReadStreams(readStreams).requestTimeout(Duration.ofSeconds(2))
                 .connectTimeout(Duration.ofSeconds(10)).build();
     }
 }

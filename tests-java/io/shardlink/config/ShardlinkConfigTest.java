@@ -71,6 +71,9 @@ class ShardlinkConfigTest {
         rejects(b -> b.quicUdpPayloadSize(70000), "quicUdpPayloadSize");
         rejects(b -> b.ioThreads(0), "ioThreads");
         rejects(b -> b.quicMaxStreams(1), "quicMaxStreams");
+        rejects(b -> b.quicReadStreams(-1), "quicReadStreams must be in 0..64");
+        rejects(b -> b.quicReadStreams(65), "quicReadStreams must be in 0..64");
+        rejects(b -> b.maxInFlightReadsPerPeer(0), "maxInFlightReadsPerPeer must be in 1..1000000");
         rejects(b -> b.quicStreamWindow(10), "quicStreamWindow");
         rejects(b -> b.quicConnectionWindow(1 << 16).quicStreamWindow(1 << 20), "quicConnectionWindow");
     }

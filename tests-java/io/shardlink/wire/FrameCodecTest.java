@@ -131,6 +131,19 @@ class FrameCodecTest {
     }
 
     @Test
+    void sharedStreamFlagOnlyOnReadReq() {
+        ByteBuf ok = Unpooled.buffer();
+        FrameCodec.encodeHeader(new FrameHeader(FrameType.READ_REQ).id(7).arg(4096).cookie(0x1234)
+                .addFlag(FrameHeader.FLAG_SHARED_STREAM), ok);
+        FrameHeader h = FrameCodec.decodeHeader(ok, new FrameHeader(), LIMITS);
+        assertThat(h.hasFlag(FrameHeader.FLAG_SHARED_STREAM)).isTrue();
+        assertThat(h.cookie()).isEqualTo(0x1234);
+        ByteBuf b = frame(FrameType.READ_RESP, 8);
+        b.setShort(6, FrameHeader.FLAG_SHARED_STREAM);
+        rejects(b, ErrorCode.BAD_HEADER, "READ_RESP frame has FLAG_SHARED_STREAM");
+    }
+
+    @Test
     void truncatedHeader() {
         ByteBuf b = frame(FrameType.ACK, 0).slice(0, 30);
         rejects(b, ErrorCode.TRUNCATED, "truncated frame header: 30 bytes");

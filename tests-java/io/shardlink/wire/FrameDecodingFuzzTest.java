@@ -37,8 +37,10 @@ class FrameDecodingFuzzTest {
         Arbitrary<Long> longs = Arbitraries.longs();
         return Combinators.combine(types, flags, Arbitraries.integers().between(0, 1 << 16), longs, longs, longs,
                 Arbitraries.integers()).as((t, f, len, id, obj, off, arg) -> {
-                    // only a READ_REQ may carry FLAG_COOKIE (and its cookie word); elsewhere the flag makes the header invalid
-                    int valid = t == FrameType.READ_REQ ? f : f & ~FrameHeader.FLAG_COOKIE;
+                    // only a READ_REQ may carry FLAG_COOKIE (and its cookie word) or FLAG_SHARED_STREAM; elsewhere
+                    // either flag makes the header invalid
+                    int valid = t == FrameType.READ_REQ ? f
+                            : f & ~(FrameHeader.FLAG_COOKIE | FrameHeader.FLAG_SHARED_STREAM);
                     FrameHeader h = new FrameHeader(t).flags(valid).length(Math.min(len, LIMITS.maxPayload(t)))
                             .crc32c(arg * 31).id(id).object(obj).aux(id ^ off).offset(off).arg(arg);
                     ByteBuf b = Unpooled.buffer(FrameCodec.HEADER_SIZE);

@@ -4,7 +4,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -12,19 +11,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.incubator.codec.quic.InsecureQuicTokenHandler;
 import io.netty.incubator.codec.quic.QuicChannel;
-import io.netty.incubator.codec.quic.QuicClientCodecBuilder;
 import io.netty.incubator.codec.quic.QuicCodecBuilder;
-import io.netty.incubator.codec.quic.QuicServerCodecBuilder;
-import io.netty.incubator.codec.quic.QuicSslContext;
-import io.netty.incubator.codec.quic.QuicSslContextBuilder;
 import io.netty.incubator.codec.quic.QuicStreamChannel;
 import io.netty.incubator.codec.quic.QuicStreamType;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -42,10 +33,7 @@ public final class RawQuic implements AutoCloseable {
     public static final String ALPN = "shardlink-rawbench";
     private static final int WRITE = 4 << 20; // shardlink's default chunk (maxSendSize)
 
-    private final EventLoopGroup serverGroup = new NioEventLoopGroup(1);
-    private final EventLoopGroup clientGroup = new NioEventLoopGroup(1);
-    private final Channel server;
-    private final Channel clientUdp;
+    private final RawQuicPair pair;
     private final QuicChannel conn;
     private final ByteBuf source;
     private final int inflight;
@@ -61,30 +49,14 @@ public final class RawQuic implements AutoCloseable {
     public RawQuic(Path cert, Path key, Path trust, int payload, long streamWindow, long connWindow, int maxStreams,
                    long idleMillis, int inflight) throws Exception {
         this.inflight = inflight;
-        QuicSslContext serverSsl = QuicSslContextBuilder.forServer(key.toFile(), null, cert.toFile())
-                .trustManager(trust.toFile()).clientAuth(ClientAuth.REQUIRE).applicationProtocols(ALPN).build();
-        QuicSslContext clientSsl = QuicSslContextBuilder.forClient().keyManager(key.toFile(), null, cert.toFile())
-                .trustManager(trust.toFile()).applicationProtocols(ALPN).build();
-        ChannelHandler serverCodec = common(new QuicServerCodecBuilder(), payload, streamWindow, connWindow, maxStreams,
-                idleMillis)
-                .sslContext(serverSsl)
-                .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
-                .handler(new ChannelInboundHandlerAdapter())
-                .streamHandler(new ChannelInitializer<QuicStreamChannel>() {
+        pair = new RawQuicPair(cert, key, trust, payload, streamWindow, connWindow, maxStreams, idleMillis,
+                new ChannelInitializer<QuicStreamChannel>() {
                     @Override
                     protected void initChannel(QuicStreamChannel ch) {
                         ch.pipeline().addLast(new Sink());
                     }
-                })
-                .build();
-        server = udp(serverGroup, payload).handler(serverCodec).bind(new InetSocketAddress("127.0.0.1", 0)).sync()
-                .channel();
-        ChannelHandler clientCodec = common(new QuicClientCodecBuilder(), payload, streamWindow, connWindow, maxStreams,
-                idleMillis).sslContext(clientSsl).build();
-        clientUdp = udp(clientGroup, payload).handler(clientCodec).bind(0).sync().channel();
-        conn = QuicChannel.newBootstrap(clientUdp).handler(new ChannelInboundHandlerAdapter())
-                .streamHandler(new ChannelInboundHandlerAdapter())
-                .remoteAddress(server.localAddress()).connect().get(10, TimeUnit.SECONDS);
+                });
+        conn = pair.conn;
         ByteBuffer b = ByteBuffer.allocateDirect(WRITE);
         for (int i = 0; i < WRITE; i += 8) {
             b.putLong(i, i * 0x9E3779B97F4A7C15L);
@@ -92,7 +64,7 @@ public final class RawQuic implements AutoCloseable {
         source = Unpooled.wrappedBuffer(b);
     }
 
-    private static <B extends QuicCodecBuilder<B>> B common(B b, int payload, long streamWindow, long connWindow,
+    static <B extends QuicCodecBuilder<B>> B common(B b, int payload, long streamWindow, long connWindow,
                                                              int maxStreams, long idleMillis) {
         return b.maxIdleTimeout(idleMillis, TimeUnit.MILLISECONDS)
                 .initialMaxData(connWindow)
@@ -105,7 +77,7 @@ public final class RawQuic implements AutoCloseable {
                 .activeMigration(false);
     }
 
-    private static Bootstrap udp(EventLoopGroup g, int payload) {
+    static Bootstrap udp(EventLoopGroup g, int payload) {
         return new Bootstrap().group(g).channel(NioDatagramChannel.class)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(Math.max(2048, payload + 1024)))
                 .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
@@ -205,11 +177,7 @@ public final class RawQuic implements AutoCloseable {
 
     @Override
     public void close() {
-        conn.close().awaitUninterruptibly(2000);
-        clientUdp.close().awaitUninterruptibly(2000);
-        server.close().awaitUninterruptibly(2000);
-        clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5000);
-        serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5000);
+        pair.close();
         source.release();
     }
 }
