@@ -86,8 +86,12 @@ class RdmaLinkCutRdmaTest {
         AtomicBoolean cutStarted = new AtomicBoolean();
         CompletableFuture<Void> cut = new CompletableFuture<>();
         List<String> fallbacks = new CopyOnWriteArrayList<>();
-        try (ShardlinkNode na = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-a", a).build(), pa);
-             ShardlinkNode nb = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-b", b).build(), pb)) {
+        // no RDMA retry during this test: it looks at what the cut leaves (RdmaRecoveryRdmaTest covers recovery)
+        Duration noRetry = Duration.ofMinutes(10);
+        try (ShardlinkNode na = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-a", a)
+                     .rdmaRetry(noRetry, noRetry, noRetry).build(), pa);
+             ShardlinkNode nb = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-b", b)
+                     .rdmaRetry(noRetry, noRetry, noRetry).build(), pb)) {
             RdmaPathTestSupport.Sinks sinks = new RdmaPathTestSupport.Sinks();
             // hold the receiver once 8 MiB arrived, until the link is down: the cut lands mid-copy for sure
             sinks.gate = new CountDownLatch(1);
