@@ -75,8 +75,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private volatile TransportMetrics metrics;
     private volatile InboundDispatcher inbound;
     private volatile CopyReceiver receiver;
-    private volatile PathEndpoint endpoint;
-    private volatile DataPath rdmaPath;
+    /** The RDMA path's bring-up, retries after FAILED, and teardown. */
+    private final PathBringUp rdma;
 
     /** The QUIC connection (tests look at its streams). */
     QuicConnection quicConnection() {
@@ -92,6 +92,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         this.quicPath = new QuicDataPath(conn, config.requestTimeout().toMillis());
         PeerState initial = unavailableReason == null ? PeerState.DISCONNECTED : PeerState.UNAVAILABLE;
         this.state = new PeerStateMachine(peerId, initial);
+        this.rdma = new PathBringUp(this, state, provider, conn, config);
         if (unavailableReason != null) {
             // record why, without a transition (the machine starts in UNAVAILABLE)
             unavailableCause = new IllegalStateException(unavailableReason);
@@ -101,7 +102,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
             state.addListener(l);
         }
         if (conn.isClient() && initial == PeerState.DISCONNECTED) {
-            prepareEndpoint();
+            rdma.prepareInitial();
         }
     }
 
@@ -120,20 +121,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         }
     }
 
-    private void prepareEndpoint() {
-        try {
-            endpoint = provider.prepare(this);
-        } catch (Exception | LinkageError e) {
-            state.tryTransition(PeerState.FAILED, new ShardlinkException("RDMA bring-up to " + peerId
-                    + " failed while preparing the local endpoint: " + e, e));
-        }
-    }
-
     // ------------------------------------------------------------------ QUIC connection listener
 
     @Override
     public Hello localHello() {
-        PathEndpoint ep = endpoint;
+        PathEndpoint ep = this.rdma.endpoint();
         boolean rdma = ep != null && state.state() == PeerState.DISCONNECTED;
         int caps = (rdma ? Hello.CAP_RDMA : 0) | Hello.CAP_READ_COOKIE
                 | (config.quicReadStreams() > 0 ? Hello.CAP_READ_STREAMS : 0);
@@ -162,11 +154,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         }
         if (state.state() == PeerState.DISCONNECTED) {
             if (!remote.rdmaCapable()) {
-                closeEndpoint();
+                rdma.dropEndpoint();
                 state.tryTransition(PeerState.UNAVAILABLE, new IllegalStateException("peer " + peerId
                         + " has no RDMA path (its HELLO lacks the RDMA capability)"));
             } else if (!conn.isClient()) {
-                prepareEndpoint();
+                rdma.prepareInitial();
             }
         }
         if (!conn.isClient()) {
@@ -184,31 +176,12 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
 
     @Override
     public void helloDone() {
-        PathEndpoint ep = endpoint;
         Hello remote = remoteHello;
-        if (state.state() != PeerState.DISCONNECTED || ep == null || remote == null) {
+        if (state.state() != PeerState.DISCONNECTED || rdma.endpoint() == null || remote == null) {
             bringUp.complete(null);
             return;
         }
-        CompletableFuture<DataPath> f;
-        try {
-            f = ep.connect(remote.endpoint());
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
-        f.orTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((path, err) -> {
-            if (err != null) {
-                Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-                state.tryTransition(PeerState.FAILED, new ShardlinkException("RDMA bring-up from " + config.nodeId()
-                        + " to " + peerId + " failed: " + c, c));
-            } else if (closed.get()) {
-                closeEndpoint();
-            } else {
-                rdmaPath = path;
-                state.tryTransition(PeerState.CONNECTED, null);
-            }
-            bringUp.complete(null);
-        });
+        rdma.connectInitial(remote.endpoint()).whenComplete((v, err) -> bringUp.complete(null));
     }
 
     @Override
@@ -217,10 +190,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     }
 
     @Override
-    public CompletableFuture<byte[]> onPathControl(byte[] message) {
-        PathEndpoint ep = endpoint;
-        return ep == null ? CompletableFuture.failedFuture(new IllegalStateException("no RDMA endpoint for " + peerId))
-                : ep.onControl(message);
+    public CompletableFuture<byte[]> onPathControl(long epoch, long kind, byte[] message) {
+        return rdma.onControl(epoch, kind, message);
     }
 
     @Override
@@ -269,7 +240,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
 
     @Override
     public DataPath currentPath() {
-        DataPath r = rdmaPath;
+        DataPath r = rdma.path();
         if (state.state() == PeerState.CONNECTED && r != null && r.isOpen()) {
             return r;
         }
@@ -291,7 +262,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     @Override
     public void pathFailed(DataPath path, Throwable cause) {
         if (path.transport() == Transport.RDMA) {
-            state.tryTransition(PeerState.FAILED, cause);
+            rdma.pathFailed(path, cause);
         }
     }
 
@@ -559,8 +530,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         if (r != null) {
             r.close(cause);
         }
-        closeEndpoint();
-        rdmaPath = null;
+        rdma.close();
         if (state.state() == PeerState.CONNECTED) {
             state.tryTransition(PeerState.DISCONNECTED, cause);
         }
@@ -581,18 +551,6 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
 
     boolean isOpen() {
         return isConnected();
-    }
-
-    private void closeEndpoint() {
-        PathEndpoint ep = endpoint;
-        endpoint = null;
-        if (ep != null) {
-            try {
-                ep.close();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "closing the RDMA endpoint to " + peerId + " failed", e);
-            }
-        }
     }
 
     /** Copies this connection sends and receives now, with their progress. */

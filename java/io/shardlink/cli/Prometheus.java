@@ -46,6 +46,10 @@ final class Prometheus {
         }
         header(sb, "shardlink_fallbacks_total", "counter", "Moves from RDMA to QUIC.");
         sb.append("shardlink_fallbacks_total ").append(m.totalFallbacks()).append('\n');
+        header(sb, "shardlink_rdma_retries_total", "counter", "RDMA bring-up retries after a path FAILED.");
+        sb.append("shardlink_rdma_retries_total ").append(m.pathRetries()).append('\n');
+        header(sb, "shardlink_rdma_recoveries_total", "counter", "Retried RDMA bring-ups that reached CONNECTED.");
+        sb.append("shardlink_rdma_recoveries_total ").append(m.pathRecoveries()).append('\n');
         header(sb, "shardlink_fallbacks_by_cause_total", "counter", "Moves from RDMA to QUIC, by cause.");
         for (Map.Entry<String, Long> e : m.fallbacks().entrySet()) {
             sb.append("shardlink_fallbacks_by_cause_total{cause=\"").append(esc(e.getKey())).append("\"} ")

@@ -71,6 +71,10 @@ public final class ShardlinkConfig {
     private final Duration keepAliveInterval;
     private final Duration reconnectBackoffMin;
     private final Duration reconnectBackoffMax;
+    // RDMA path recovery (issue 11): retrying the bring-up after FAILED
+    private final Duration rdmaRetryInitial;
+    private final Duration rdmaRetryMax;
+    private final Duration rdmaRetryStablePeriod;
 
     private ShardlinkConfig(Builder b) {
         this.nodeId = b.nodeId;
@@ -103,6 +107,9 @@ public final class ShardlinkConfig {
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
         this.reconnectBackoffMin = b.reconnectBackoffMin;
         this.reconnectBackoffMax = b.reconnectBackoffMax;
+        this.rdmaRetryInitial = b.rdmaRetryInitial;
+        this.rdmaRetryMax = b.rdmaRetryMax;
+        this.rdmaRetryStablePeriod = b.rdmaRetryStablePeriod;
     }
 
     public static Builder builder() {
@@ -141,6 +148,9 @@ public final class ShardlinkConfig {
         b.keepAliveInterval = keepAliveInterval;
         b.reconnectBackoffMin = reconnectBackoffMin;
         b.reconnectBackoffMax = reconnectBackoffMax;
+        b.rdmaRetryInitial = rdmaRetryInitial;
+        b.rdmaRetryMax = rdmaRetryMax;
+        b.rdmaRetryStablePeriod = rdmaRetryStablePeriod;
         return b;
     }
 
@@ -170,6 +180,15 @@ public final class ShardlinkConfig {
     public Duration reconnectBackoffMin() { return reconnectBackoffMin; }
     /** Longest wait between reconnect attempts of a lost peer connection. */
     public Duration reconnectBackoffMax() { return reconnectBackoffMax; }
+    /**
+     * First wait before the connecting node retries a FAILED peer's RDMA bring-up (over the control stream; data
+     * stays on QUIC meanwhile); doubled per failed attempt up to {@link #rdmaRetryMax()}. Default 1 s.
+     */
+    public Duration rdmaRetryInitial() { return rdmaRetryInitial; }
+    /** Longest wait between RDMA bring-up retries of a FAILED peer. Default 60 s. */
+    public Duration rdmaRetryMax() { return rdmaRetryMax; }
+    /** How long a recovered RDMA path must stay CONNECTED for the retry backoff to start again from the first wait. Default 30 s. */
+    public Duration rdmaRetryStablePeriod() { return rdmaRetryStablePeriod; }
     /** Bound on one request's wait (a read, an ACK, a RESUME reply). */
     public Duration requestTimeout() { return requestTimeout; }
     public Path certChainPem() { return certChainPem; }
@@ -264,6 +283,9 @@ public final class ShardlinkConfig {
         private Duration keepAliveInterval; // null = idleTimeout / 3
         private Duration reconnectBackoffMin = Duration.ofMillis(200);
         private Duration reconnectBackoffMax = Duration.ofSeconds(30);
+        private Duration rdmaRetryInitial = Duration.ofSeconds(1);
+        private Duration rdmaRetryMax = Duration.ofSeconds(60);
+        private Duration rdmaRetryStablePeriod = Duration.ofSeconds(30);
 
         private Builder() {}
 
@@ -310,6 +332,18 @@ public final class ShardlinkConfig {
             return this;
         }
 
+        /**
+         * RDMA path recovery: after a peer's path FAILED, the connecting node retries the bring-up after
+         * {@code initial}, doubling the wait per failed attempt up to {@code max}; the wait starts again from
+         * {@code initial} once a recovered path stayed up for {@code stablePeriod}. QUIC_ONLY never retries.
+         */
+        public Builder rdmaRetry(Duration initial, Duration max, Duration stablePeriod) {
+            this.rdmaRetryInitial = initial;
+            this.rdmaRetryMax = max;
+            this.rdmaRetryStablePeriod = stablePeriod;
+            return this;
+        }
+
         /** Validates and builds; throws {@link IllegalArgumentException} naming the first bad field. */
         public ShardlinkConfig build() {
             require(nodeId != null && !nodeId.isBlank() && nodeId.length() <= 255,
@@ -340,6 +374,12 @@ public final class ShardlinkConfig {
             requirePositive(reconnectBackoffMax, "reconnectBackoffMax");
             require(reconnectBackoffMax.compareTo(reconnectBackoffMin) >= 0, "reconnectBackoffMax ("
                     + reconnectBackoffMax + ") must be at least reconnectBackoffMin (" + reconnectBackoffMin + ")");
+            requirePositive(rdmaRetryInitial, "rdmaRetryInitial");
+            requirePositive(rdmaRetryMax, "rdmaRetryMax");
+            require(rdmaRetryMax.compareTo(rdmaRetryInitial) >= 0, "rdmaRetryMax (" + rdmaRetryMax
+                    + ") must be at least rdmaRetryInitial (" + rdmaRetryInitial + ")");
+            require(rdmaRetryStablePeriod != null && !rdmaRetryStablePeriod.isNegative(),
+                    "rdmaRetryStablePeriod must be zero or positive, got " + rdmaRetryStablePeriod);
             long ring = (long) numMemoryRegions * maxSendSize;
             require(pinnedMemoryBudget >= 2 * ring,
                     "pinnedMemoryBudget (" + pinnedMemoryBudget + " bytes) must be at least 2 x numMemoryRegions x "

@@ -20,12 +20,16 @@ public final class MetricsSnapshot {
     private final LatencyHistogram.Snapshot readLatency;
     private final LatencyHistogram.Snapshot servedReadLatency;
     private final Map<String, MetricsSnapshot> peers;
+    private final long pathRetries;
+    private final long pathRecoveries;
 
     MetricsSnapshot(String scope, PeerState state, Map<Transport, Map<Direction, Long>> bytes,
                     Map<Transport, Map<Direction, Long>> ops, Map<CompletionStatus, Long> completions,
                     Map<String, Long> fallbacks, Map<PeerState, Long> peersByState,
                     LatencyHistogram.Snapshot readLatency, LatencyHistogram.Snapshot servedReadLatency,
-                    Map<String, MetricsSnapshot> peers) {
+                    Map<String, MetricsSnapshot> peers, long pathRetries, long pathRecoveries) {
+        this.pathRetries = pathRetries;
+        this.pathRecoveries = pathRecoveries;
         this.scope = scope;
         this.state = state;
         this.bytes = deepCopy(bytes);
@@ -69,6 +73,10 @@ public final class MetricsSnapshot {
     /** Latency of the blob reads this node served (request arrived to answer handed to the transport). */
     public LatencyHistogram.Snapshot servedReadLatency() { return servedReadLatency; }
     public Map<String, MetricsSnapshot> peers() { return peers; }
+    /** RDMA bring-up retries started after a path FAILED (each moved the peer FAILED -> DISCONNECTED). */
+    public long pathRetries() { return pathRetries; }
+    /** Retried RDMA bring-ups that reached CONNECTED (the peer's new work went back to RDMA). */
+    public long pathRecoveries() { return pathRecoveries; }
 
     @Override
     public String toString() {
@@ -83,6 +91,9 @@ public final class MetricsSnapshot {
                     .append("B/").append(ops(t, Direction.RECEIVED)).append("ops;");
         }
         sb.append(" completions ").append(completions).append("; fallbacks ").append(fallbacks);
+        if (pathRetries > 0) {
+            sb.append("; RDMA retries ").append(pathRetries).append(", recovered ").append(pathRecoveries);
+        }
         if (state == null) {
             sb.append("; peers ").append(peersByState);
         }

@@ -20,6 +20,8 @@ public final class TransportMetrics {
     private final LongAdder[] ops = adders(Transport.values().length * Direction.values().length);
     private final LongAdder[] completions = adders(CompletionStatus.values().length);
     private final ConcurrentHashMap<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
+    private final LongAdder pathRetries = new LongAdder();
+    private final LongAdder pathRecoveries = new LongAdder();
     private final LatencyHistogram readLatency = new LatencyHistogram();
     private final LatencyHistogram servedReadLatency = new LatencyHistogram();
     private final ConcurrentHashMap<String, TransportMetrics> peers = new ConcurrentHashMap<>();
@@ -93,6 +95,22 @@ public final class TransportMetrics {
         }
     }
 
+    /** One retry of a FAILED peer's RDMA bring-up was started (see {@code ShardlinkConfig#rdmaRetryInitial}). */
+    public void pathRetry() {
+        pathRetries.increment();
+        if (parent != null) {
+            parent.pathRetry();
+        }
+    }
+
+    /** A retried RDMA bring-up reached CONNECTED: new work goes over RDMA again. */
+    public void pathRecovered() {
+        pathRecoveries.increment();
+        if (parent != null) {
+            parent.pathRecovered();
+        }
+    }
+
     public void readLatency(long nanos) {
         readLatency.record(nanos);
         if (parent != null) {
@@ -141,6 +159,6 @@ public final class TransportMetrics {
         }
         Supplier<PeerState> st = state;
         return new MetricsSnapshot(scope, st == null ? null : st.get(), b, o, c, f, byState,
-                readLatency.snapshot(), servedReadLatency.snapshot(), p);
+                readLatency.snapshot(), servedReadLatency.snapshot(), p, pathRetries.sum(), pathRecoveries.sum());
     }
 }

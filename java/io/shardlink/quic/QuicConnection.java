@@ -229,7 +229,11 @@ public final class QuicConnection {
         });
     }
 
-    /** PATH_CTL: a data path provider's message (request: answered by the listener; reply: completes ours). */
+    /**
+     * PATH_CTL: a data path provider's message or the session's bring-up retry (request: answered by the listener;
+     * reply: completes ours). Header {@code object} = the path epoch the message belongs to (0 = the bring-up of
+     * HELLO, +1 per retry), {@code aux} = its kind ({@link #PATH_KIND_PROVIDER}, {@link #PATH_KIND_RETRY}).
+     */
     private void onPathControl(Frame f, QuicStreamChannel stream) {
         requireHello("PATH_CTL");
         FrameHeader h = f.header();
@@ -245,7 +249,7 @@ public final class QuicConnection {
         }
         CompletableFuture<byte[]> answer;
         try {
-            answer = listener.onPathControl(msg);
+            answer = listener.onPathControl(h.object(), h.aux(), msg);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
@@ -265,6 +269,16 @@ public final class QuicConnection {
      * completes with its answer (empty if it had none).
      */
     public CompletableFuture<byte[]> pathControl(byte[] message) {
+        return pathControl(0, PATH_KIND_PROVIDER, message);
+    }
+
+    /** A PATH_CTL kind: a data path provider's own message (e.g. an RDMA ring request). */
+    public static final long PATH_KIND_PROVIDER = 0;
+    /** A PATH_CTL kind: the session retries the path's bring-up (payload: the sender's new endpoint blob). */
+    public static final long PATH_KIND_RETRY = 1;
+
+    /** {@link #pathControl(byte[])} for path {@code epoch} and of {@code kind}. */
+    public CompletableFuture<byte[]> pathControl(long epoch, long kind, byte[] message) {
         CompletableFuture<byte[]> f = new CompletableFuture<>();
         QuicStreamChannel c = control;
         if (c == null || closed) {
@@ -273,7 +287,8 @@ public final class QuicConnection {
         }
         long id = nextPathControl.getAndIncrement();
         pendingPathControl.put(id, f);
-        Frames.writeWithPayload(c, new FrameHeader(FrameType.PATH_CTL).id(id), io.netty.buffer.Unpooled.wrappedBuffer(message))
+        Frames.writeWithPayload(c, new FrameHeader(FrameType.PATH_CTL).id(id).object(epoch).aux(kind),
+                        io.netty.buffer.Unpooled.wrappedBuffer(message))
                 .addListener(w -> {
                     if (!w.isSuccess()) {
                         pendingPathControl.remove(id, f);

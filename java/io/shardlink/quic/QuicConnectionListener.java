@@ -25,10 +25,12 @@ public interface QuicConnectionListener {
     CompletableFuture<Long> onResume(long transferId);
 
     /**
-     * PATH_CTL from the peer's data path provider (e.g. an RDMA ring request): the answer goes back on the
+     * PATH_CTL from the peer's data path provider (e.g. an RDMA ring request; {@code kind}
+     * {@link QuicConnection#PATH_KIND_PROVIDER}) or its session retrying the bring-up of path {@code epoch}
+     * ({@link QuicConnection#PATH_KIND_RETRY}): the answer goes back on the
      * control stream. Called on the event loop: must not block.
      */
-    default CompletableFuture<byte[]> onPathControl(byte[] message) {
+    default CompletableFuture<byte[]> onPathControl(long epoch, long kind, byte[] message) {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("no data path provider here"));
     }
 

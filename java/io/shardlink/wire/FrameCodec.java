@@ -20,8 +20,9 @@ import java.util.zip.CRC32C;
  *  8      4   length    payload bytes after the header (DATA/READ_RESP &le; maxSendSize, others &le; 64 KiB)
  * 12      4   crc32c    CRC32C (Castagnoli) of the payload; 0 when length is 0
  * 16      8   id        transfer id (COPY_*, DATA, ACK, RESUME) / request id (READ_*) / id an ERROR refers to
- * 24      8   object    shard id (copy frames) / volume id (READ_*)
- * 32      8   aux       total length (COPY_BEGIN, COPY_END, COPY_DONE) / needle id (READ_*)
+ * 24      8   object    shard id (copy frames) / volume id (READ_*) / path epoch (PATH_CTL: 0 = HELLO's bring-up)
+ * 32      8   aux       total length (COPY_BEGIN, COPY_END, COPY_DONE) / needle id (READ_*) /
+ *                       PATH_CTL kind (0 = provider message, 1 = bring-up retry)
  * 40      8   offset    DATA: chunk offset; ACK and RESUME reply: receiver's next expected offset;
  *                       COPY_BEGIN: first offset to be sent; READ_*: offset inside the needle
  * 48      4   arg       ACK: credits (window in chunks); READ_REQ: length wanted; ERROR: {@link ErrorCode};

@@ -76,6 +76,24 @@ class ShardlinkConfigTest {
         rejects(b -> b.maxInFlightReadsPerPeer(0), "maxInFlightReadsPerPeer must be in 1..1000000");
         rejects(b -> b.quicStreamWindow(10), "quicStreamWindow");
         rejects(b -> b.quicConnectionWindow(1 << 16).quicStreamWindow(1 << 20), "quicConnectionWindow");
+        rejects(b -> b.rdmaRetry(Duration.ZERO, Duration.ofSeconds(1), Duration.ZERO), "rdmaRetryInitial");
+        rejects(b -> b.rdmaRetry(Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ZERO),
+                "rdmaRetryMax (PT1S) must be at least rdmaRetryInitial (PT2S)");
+        rejects(b -> b.rdmaRetry(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(-1)),
+                "rdmaRetryStablePeriod");
+    }
+
+    @Test
+    void rdmaRetryDefaultsAndRoundTrip() throws Exception {
+        ShardlinkConfig c = valid().build();
+        assertThat(c.rdmaRetryInitial()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.rdmaRetryMax()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.rdmaRetryStablePeriod()).isEqualTo(Duration.ofSeconds(30));
+        ShardlinkConfig d = valid().rdmaRetry(Duration.ofMillis(250), Duration.ofSeconds(5), Duration.ZERO).build()
+                .toBuilder().build();
+        assertThat(d.rdmaRetryInitial()).isEqualTo(Duration.ofMillis(250));
+        assertThat(d.rdmaRetryMax()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(d.rdmaRetryStablePeriod()).isZero();
     }
 
     @Test

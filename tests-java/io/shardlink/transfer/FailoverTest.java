@@ -15,6 +15,7 @@ import io.shardlink.config.TransportMode;
 import io.shardlink.state.PeerState;
 import io.shardlink.testing.TestNodes;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -70,7 +71,9 @@ class FailoverTest {
     }
 
     static ShardlinkConfig.Builder config(String id) throws Exception {
-        return TestNodes.config(id).maxSendSize(CHUNK).numMemoryRegions(4).qpDepth(4).pinnedMemoryBudget(64L << 20);
+        // no RDMA retry within a test: these look at the state a failure leaves (PathRecoveryTest covers retries)
+        return TestNodes.config(id).maxSendSize(CHUNK).numMemoryRegions(4).qpDepth(4).pinnedMemoryBudget(64L << 20)
+                .rdmaRetry(Duration.ofMinutes(10), Duration.ofMinutes(10), Duration.ofMinutes(10));
     }
 
     @ParameterizedTest(name = "deliverFailingChunk={0}")

@@ -38,7 +38,7 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>Node meters: {@code shardlink.info} (node, rdma), {@code shardlink.bytes} and {@code shardlink.operations}
  * (transport, direction), {@code shardlink.completions} (status), {@code shardlink.fallbacks},
- * {@code shardlink.fallbacks.by.cause} (cause), {@code shardlink.peers} (state), {@code shardlink.read.latency}
+ * {@code shardlink.fallbacks.by.cause} (cause), {@code shardlink.rdma.retries}, {@code shardlink.rdma.recoveries}, {@code shardlink.peers} (state), {@code shardlink.read.latency}
  * (count and total time; the log2 buckets are in {@code /metrics} only: Micrometer has no function histogram).
  * Peer meters, tagged peer and address: {@code shardlink.peer.state} (state), {@code shardlink.peer.bytes} and
  * {@code shardlink.peer.operations} (transport, direction), {@code shardlink.peer.completions} (status).
@@ -138,6 +138,10 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
         }
         fixed.add(counter(r, "shardlink.fallbacks", "Moves from RDMA to QUIC.", null, Tags.empty(), m,
                 MetricsSnapshot::totalFallbacks));
+        fixed.add(counter(r, "shardlink.rdma.retries", "RDMA bring-up retries after a path FAILED.", null,
+                Tags.empty(), m, MetricsSnapshot::pathRetries));
+        fixed.add(counter(r, "shardlink.rdma.recoveries", "Retried RDMA bring-ups that reached CONNECTED.", null,
+                Tags.empty(), m, MetricsSnapshot::pathRecoveries));
         for (PeerState ps : PeerState.values()) {
             fixed.add(Gauge.builder("shardlink.peers", m, x -> x.get().peersIn(ps))
                     .description("Peers by RDMA data-path state.").tags("state", lc(ps)).register(r));

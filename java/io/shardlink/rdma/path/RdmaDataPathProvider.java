@@ -304,6 +304,13 @@ public final class RdmaDataPathProvider implements DataPathProvider {
             if (closed) {
                 throw new IllegalStateException("RDMA provider of node " + config.nodeId() + " is closed");
             }
+            // a retry while the link is down must not build a queue pair that "connects" over the control stream
+            // and then fails on its first work request: refuse at once, the peer stays FAILED and retries later
+            PortAttributes now = device.portAttributes();
+            if (!now.isActive()) {
+                throw new IllegalStateException("RDMA port " + device.name() + ":" + config.port() + " of node "
+                        + config.nodeId() + " is " + now.state() + ", not ACTIVE (link down?)");
+            }
         }
         RdmaEndpoint ep = new RdmaEndpoint(this, peer);
         endpoints.add(ep);

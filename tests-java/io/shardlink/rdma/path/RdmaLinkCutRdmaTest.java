@@ -11,12 +11,9 @@ import io.shardlink.api.Peer;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.Transport;
 import io.shardlink.metrics.Direction;
-import io.shardlink.rdma.RdmaDevice;
-import io.shardlink.rdma.RdmaException;
 import io.shardlink.state.PeerState;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -35,32 +32,11 @@ import org.junit.jupiter.api.Test;
 @Tag("rdma")
 class RdmaLinkCutRdmaTest {
     private static String ip(String... args) throws IOException, InterruptedException {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = "ip";
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
-        }
-        return out;
+        return RdmaPathTestSupport.ip(args);
     }
 
-    /** Whether {@code device} port 1 is ACTIVE and has its link-local GID back. */
     private static boolean ready(String device) {
-        try (RdmaDevice d = RdmaDevice.open(device, 1)) {
-            if (!d.portAttributes().isActive()) {
-                return false;
-            }
-            for (byte b : d.gid(0)) {
-                if (b != 0) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (RdmaException | RuntimeException e) {
-            return false;
-        }
+        return RdmaPathTestSupport.portReady(device);
     }
 
     @Test
@@ -86,8 +62,12 @@ class RdmaLinkCutRdmaTest {
         AtomicBoolean cutStarted = new AtomicBoolean();
         CompletableFuture<Void> cut = new CompletableFuture<>();
         List<String> fallbacks = new CopyOnWriteArrayList<>();
-        try (ShardlinkNode na = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-a", a).build(), pa);
-             ShardlinkNode nb = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-b", b).build(), pb)) {
+        // no RDMA retry during this test: it looks at what the cut leaves (RdmaRecoveryRdmaTest covers recovery)
+        Duration noRetry = Duration.ofMinutes(10);
+        try (ShardlinkNode na = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-a", a)
+                     .rdmaRetry(noRetry, noRetry, noRetry).build(), pa);
+             ShardlinkNode nb = RdmaPathTestSupport.start(RdmaPathTestSupport.vmConfig("cut-b", b)
+                     .rdmaRetry(noRetry, noRetry, noRetry).build(), pb)) {
             RdmaPathTestSupport.Sinks sinks = new RdmaPathTestSupport.Sinks();
             // hold the receiver once 8 MiB arrived, until the link is down: the cut lands mid-copy for sure
             sinks.gate = new CountDownLatch(1);

@@ -13,6 +13,9 @@ import io.shardlink.rdma.RdmaAvailability;
 import io.shardlink.rdma.RdmaDevice;
 import io.shardlink.state.PeerState;
 import io.shardlink.testing.TestNodes;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import io.shardlink.rdma.RdmaException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,6 +61,36 @@ final class RdmaPathTestSupport {
                 }
                 assumeTrue(false, a.reason());
             }
+        }
+    }
+
+    /** Runs {@code ip ARGS} (iproute2, the VM's own links only); its output, or an IOException with it. */
+    static String ip(String... args) throws IOException, InterruptedException {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "ip";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
+        }
+        return out;
+    }
+
+    /** Whether {@code device} port 1 is ACTIVE and has its link-local GID back. */
+    static boolean portReady(String device) {
+        try (RdmaDevice d = RdmaDevice.open(device, 1)) {
+            if (!d.portAttributes().isActive()) {
+                return false;
+            }
+            for (byte b : d.gid(0)) {
+                if (b != 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (RdmaException | RuntimeException e) {
+            return false;
         }
     }
 
