@@ -17,7 +17,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/shardlink-pair.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 bin/shardlink certs --dir "$WORK/tls" --name server,client >"$WORK/certs.log" 2>&1 \
   || { cat "$WORK/certs.log"; echo "pair-test: certs failed" >&2; exit 1; }
-head -c $((32 << 20)) /dev/urandom >"$WORK/src-fail.bin"
+head -c $((48 << 20)) /dev/urandom >"$WORK/src-fail.bin"
 head -c $((24 << 20)) /dev/urandom >"$WORK/src-down.bin"
 start=$(date +%s)
 bash ci/rxe-pair.sh --mem 2048 --timeout 1200 -- ci/pair-stage.sh "$WORK"
