@@ -90,6 +90,44 @@ public final class MemoryRegion extends NativeObject {
         return new MemoryRegion(h, pd, slice, info);
     }
 
+    /**
+     * Registers {@code length} bytes of {@code file} from {@code offset} (a multiple of the page size) for local read
+     * only (access 0): the shim maps them read-only and privately, and unmaps them when the region is closed;
+     * {@link #buffer()} is a read-only view of that mapping, valid only until the region is closed. On kernels that cannot pin a read-only shared mapping
+     * (before Linux 6.2), pinning this private mapping copies each page once, at registration.
+     *
+     * @throws RdmaException with the shim's reason (file missing, range past its end, device refused)
+     */
+    public static MemoryRegion registerFile(ProtectionDomain pd, java.nio.file.Path file, long offset, int length)
+            throws RdmaException {
+        Objects.requireNonNull(pd, "pd");
+        Objects.requireNonNull(file, "file");
+        if (offset < 0 || length <= 0) {
+            throw new IllegalArgumentException("file region at " + offset + " of " + length + " bytes");
+        }
+        long h;
+        long pdHandle = pd.acquire();
+        try {
+            h = nativeRegisterFile(pdHandle, file.toString(), offset, length, 0);
+        } finally {
+            pd.release();
+        }
+        long[] info = new long[5];
+        ByteBuffer view;
+        try {
+            nativeQuery(h, info);
+            view = nativeView(info[0], info[1]).asReadOnlyBuffer();
+        } catch (RdmaException | RuntimeException e) {
+            try {
+                nativeDeregister(h);
+            } catch (RdmaException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return new MemoryRegion(h, pd, view, info);
+    }
+
     public ProtectionDomain pd() {
         return pd;
     }
@@ -143,6 +181,11 @@ public final class MemoryRegion extends NativeObject {
     private static native long nativeRegister(long pd, long address, long length, int access) throws RdmaException;
 
     private static native void nativeQuery(long mr, long[] out) throws RdmaException;
+
+    private static native long nativeRegisterFile(long pd, String path, long offset, long length, int access)
+            throws RdmaException;
+
+    private static native ByteBuffer nativeView(long address, long length);
 
     private static native void nativeDeregister(long mr) throws RdmaException;
 }
