@@ -143,7 +143,7 @@ public final class SeaweedVolumes implements CookieBlobSource, FileRangeBlobSour
         NeedleLocation loc = locate(volumeId, needleId, cookie);
         int n = offset >= loc.dataLength() ? 0 : (int) Math.min(length, loc.dataLength() - offset);
         boolean whole = offset == 0 && n == loc.dataLength();
-        return new BlobFileRange(loc.channel(), loc.dataPosition() + offset, n, loc.flags(),
+        return new BlobFileRange(loc.channel(), volume(volumeId).datPath(), loc.dataPosition() + offset, n, loc.flags(),
                 whole && n > 0 ? loc.dataCrc32c() : 0, whole);
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -28,7 +29,8 @@ import java.util.concurrent.atomic.LongAdder;
 final class FileWindows<R> {
     /** Registers a mapped window (LOCAL access only) and undoes that. */
     interface Registrar<R> {
-        R register(ByteBuffer mapped) throws Exception;
+        /** {@code mapped}: the window's read-only shared mapping of {@code len} bytes at {@code start} of {@code file}. */
+        R register(ByteBuffer mapped, Path file, long start, int len) throws Exception;
 
         void deregister(R region);
     }
@@ -113,6 +115,8 @@ final class FileWindows<R> {
     final LongAdder registered = new LongAdder();
     final LongAdder evicted = new LongAdder();
     final LongAdder remapped = new LongAdder();
+    /** Windows the registrar registered over a private copy-on-pin mapping (the kernel refused the shared one). */
+    final LongAdder privateWindows = new LongAdder();
     private volatile String lastRefusal;
 
     /**
@@ -120,8 +124,9 @@ final class FileWindows<R> {
      * @param limit       most bytes all windows may pin together
      */
     FileWindows(long windowBytes, long limit, PinnedBudget budget, Registrar<R> registrar) {
-        if (windowBytes < 4096 || windowBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("file window must be 4 KiB..2 GiB, got " + windowBytes);
+        if (windowBytes < 4096 || windowBytes > Integer.MAX_VALUE || windowBytes % 4096 != 0) {
+            throw new IllegalArgumentException("file window must be a multiple of 4 KiB in 4 KiB..2 GiB, got "
+                    + windowBytes);
         }
         this.windowBytes = windowBytes;
         this.limit = limit;
@@ -133,7 +138,7 @@ final class FileWindows<R> {
      * A hold on the registered window holding {@code length} bytes at {@code position} of {@code file}, or null
      * (counted) when the read must be served by copy instead.
      */
-    Lease acquire(FileChannel file, long position, int length) {
+    Lease acquire(FileChannel file, Path path, long position, int length) {
         long index = position / windowBytes;
         long start = index * windowBytes;
         long end = position + length;
@@ -175,7 +180,7 @@ final class FileWindows<R> {
             R region;
             try {
                 map = file.map(FileChannel.MapMode.READ_ONLY, start, len);
-                region = registrar.register(map);
+                region = registrar.register(map, path, start, len);
             } catch (Exception | LinkageError e) {
                 used -= len;
                 budget.release(len);
@@ -284,6 +289,6 @@ final class FileWindows<R> {
     ZeroCopyStats snapshot() {
         return new ZeroCopyStats(zeroCopyReads.sum(), zeroCopyBytes.sum(), copiedReads.sum(), copiedBytes.sum(),
                 noRoom.sum(), crossesWindow.sum(), registrationFailed.sum(), registered.sum(), evicted.sum(),
-                remapped.sum(), liveWindows(), pinnedBytes(), windowBytes, limit, lastRefusal);
+                remapped.sum(), privateWindows.sum(), liveWindows(), pinnedBytes(), windowBytes, limit, lastRefusal);
     }
 }

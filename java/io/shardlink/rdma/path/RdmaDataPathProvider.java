@@ -221,12 +221,37 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         return this;
     }
 
-    /** Windows are registered with access 0: LOCAL read only, never remotely readable or writable. */
+    /**
+     * Windows are registered with access 0: LOCAL read only, never remotely readable or writable. The window's
+     * read-only shared mapping first (the NIC reads the page cache itself); a kernel that refuses to pin that (before
+     * Linux 6.2 every registration asks for write access, and a read-only shared mapping has none: EFAULT) gets the
+     * shim's private read-only mapping of the same bytes instead, whose pages the pinning copies once.
+     */
     private FileWindows.Registrar<MemoryRegion> fileWindowRegistrar(ProtectionDomain p) {
         return new FileWindows.Registrar<>() {
+            private volatile boolean sharedRefused;
+
             @Override
-            public MemoryRegion register(ByteBuffer mapped) throws RdmaException {
-                MemoryRegion mr = MemoryRegion.register(p, mapped, 0);
+            public MemoryRegion register(ByteBuffer mapped, java.nio.file.Path file, long start, int len)
+                    throws RdmaException {
+                MemoryRegion mr = null;
+                if (!sharedRefused) {
+                    try {
+                        mr = MemoryRegion.register(p, mapped, 0);
+                    } catch (RdmaException e) {
+                        if (e.errno() != 14) { // EFAULT: this kernel cannot pin read-only shared file pages
+                            throw e;
+                        }
+                        sharedRefused = true;
+                        LOG.log(System.Logger.Level.INFO, () -> "node " + config.nodeId() + ": the kernel refuses to "
+                                + "pin read-only shared file mappings (" + e.getMessage() + "); file windows use "
+                                + "private read-only mappings, whose pages pinning copies once");
+                    }
+                }
+                if (mr == null) {
+                    mr = MemoryRegion.registerFile(p, file, start, len);
+                    fileWindows.privateWindows.increment();
+                }
                 stats.liveRegions.incrementAndGet();
                 return mr;
             }

@@ -115,7 +115,7 @@ final class ReadServer {
             if (fw == null || n == 0 || HDR + n > capacity) {
                 return false; // nothing to send from the file, or the copy path's TOO_LARGE answer
             }
-            FileWindows<MemoryRegion>.Lease lease = fw.acquire(range.channel(), range.position(), n);
+            FileWindows<MemoryRegion>.Lease lease = fw.acquire(range.channel(), range.file(), range.position(), n);
             if (lease == null) {
                 return false; // counted by the windows: the copy path serves it
             }

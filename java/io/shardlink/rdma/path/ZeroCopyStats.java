@@ -14,6 +14,8 @@ package io.shardlink.rdma.path;
  * @param windowsRegistered  windows mapped and registered so far
  * @param windowsEvicted     idle windows deregistered to make room
  * @param windowsRemapped    windows mapped again because the file grew past them
+ * @param windowsPrivate     windows registered over the shim's private read-only mapping because the kernel
+ *                           refused to pin the shared one (before Linux 6.2): pinning copied their pages once
  * @param liveWindows        windows registered now
  * @param windowPinnedBytes  bytes they pin (also counted in the node's pinned bytes)
  * @param windowBytes        size of a window
@@ -22,7 +24,7 @@ package io.shardlink.rdma.path;
  */
 public record ZeroCopyStats(long zeroCopyReads, long zeroCopyBytes, long copiedReads, long copiedBytes,
                             long fallbackNoRoom, long fallbackCrossesWindow, long fallbackRegistration,
-                            long windowsRegistered, long windowsEvicted, long windowsRemapped, int liveWindows,
+                            long windowsRegistered, long windowsEvicted, long windowsRemapped, long windowsPrivate, int liveWindows,
                             long windowPinnedBytes, long windowBytes, long windowLimit, String lastRefusal) {
-    static final ZeroCopyStats NONE = new ZeroCopyStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
+    static final ZeroCopyStats NONE = new ZeroCopyStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
 }

@@ -32,7 +32,9 @@ class FileWindowsTest {
         boolean refuse;
 
         @Override
-        public ByteBuffer register(ByteBuffer mapped) throws Exception {
+        public ByteBuffer register(ByteBuffer mapped, Path file, long start, int len) throws Exception {
+            assertThat(mapped.capacity()).isEqualTo(len);
+            assertThat(start % W).isZero();
             if (refuse) {
                 throw new IOException("device says no");
             }
@@ -67,8 +69,8 @@ class FileWindowsTest {
         PinnedBudget budget = new PinnedBudget(1 << 20);
         FileWindows<ByteBuffer> fw = new FileWindows<>(W, 1 << 20, budget, rec);
         try (FileChannel ch = file(data)) {
-            FileWindows<ByteBuffer>.Lease a = fw.acquire(ch, W + 100, 1000);
-            FileWindows<ByteBuffer>.Lease b = fw.acquire(ch, W + 5000, 2000);
+            FileWindows<ByteBuffer>.Lease a = fw.acquire(ch, null, W + 100, 1000);
+            FileWindows<ByteBuffer>.Lease b = fw.acquire(ch, null, W + 5000, 2000);
             assertThat(a.region()).isSameAs(b.region());
             assertThat(rec.registered).isEqualTo(1);
             assertThat(a.offset()).isEqualTo(100);
@@ -83,7 +85,7 @@ class FileWindowsTest {
             fw.close();
             assertThat(rec.live).isEmpty();
             assertThat(budget.used()).isZero();
-            assertThat(fw.acquire(ch, 0, 10)).as("closed").isNull();
+            assertThat(fw.acquire(ch, null, 0, 10)).as("closed").isNull();
         }
     }
 
@@ -92,9 +94,9 @@ class FileWindowsTest {
         Recorder rec = new Recorder();
         FileWindows<ByteBuffer> fw = new FileWindows<>(W, 1 << 20, new PinnedBudget(1 << 20), rec);
         try (FileChannel ch = file(content(2 * W, 2))) {
-            assertThat(fw.acquire(ch, W - 10, 20)).isNull();
+            assertThat(fw.acquire(ch, null, W - 10, 20)).isNull();
             assertThat(fw.snapshot().fallbackCrossesWindow()).isEqualTo(1);
-            assertThat(fw.acquire(ch, W - 10, 10)).isNotNull(); // ends exactly at the boundary
+            assertThat(fw.acquire(ch, null, W - 10, 10)).isNotNull(); // ends exactly at the boundary
             assertThat(rec.registered).isEqualTo(1);
         }
         fw.close();
@@ -106,10 +108,10 @@ class FileWindowsTest {
         PinnedBudget budget = new PinnedBudget(1 << 20);
         FileWindows<ByteBuffer> fw = new FileWindows<>(W, 2L * W, budget, rec);
         try (FileChannel ch = file(content(4 * W, 3))) {
-            fw.acquire(ch, 0, 10).release();
-            fw.acquire(ch, W, 10).release();
-            fw.acquire(ch, 0, 10).release(); // window 0 used last: window 1 is the LRU one
-            FileWindows<ByteBuffer>.Lease c = fw.acquire(ch, 2L * W, 10);
+            fw.acquire(ch, null, 0, 10).release();
+            fw.acquire(ch, null, W, 10).release();
+            fw.acquire(ch, null, 0, 10).release(); // window 0 used last: window 1 is the LRU one
+            FileWindows<ByteBuffer>.Lease c = fw.acquire(ch, null, 2L * W, 10);
             assertThat(c).isNotNull();
             ZeroCopyStats s = fw.snapshot();
             assertThat(s.windowsEvicted()).isEqualTo(1);
@@ -117,10 +119,10 @@ class FileWindowsTest {
             assertThat(rec.live).extracting(ByteBuffer::capacity).containsOnly(W);
             // window 0 must still be there (no new registration), window 1 must be gone
             int before = rec.registered;
-            FileWindows<ByteBuffer>.Lease a = fw.acquire(ch, 5, 10);
+            FileWindows<ByteBuffer>.Lease a = fw.acquire(ch, null, 5, 10);
             assertThat(rec.registered).isEqualTo(before);
             // both windows leased: a third cannot be had, and nothing busy is evicted
-            assertThat(fw.acquire(ch, 3L * W, 10)).isNull();
+            assertThat(fw.acquire(ch, null, 3L * W, 10)).isNull();
             assertThat(fw.snapshot().fallbackNoRoom()).isEqualTo(1);
             assertThat(fw.liveWindows()).isEqualTo(2);
             assertThat(budget.used()).isEqualTo(2L * W);
@@ -139,7 +141,7 @@ class FileWindowsTest {
         assertThat(budget.tryReserve(W)).isTrue(); // rings and pools hold most of it
         FileWindows<ByteBuffer> fw = new FileWindows<>(W, 1 << 30, budget, rec);
         try (FileChannel ch = file(content(2 * W, 4))) {
-            assertThat(fw.acquire(ch, 0, 10)).isNull();
+            assertThat(fw.acquire(ch, null, 0, 10)).isNull();
             assertThat(fw.snapshot().fallbackNoRoom()).isEqualTo(1);
             assertThat(fw.lastRefusal()).contains("no room");
             assertThat(rec.registered).isZero();
@@ -157,13 +159,13 @@ class FileWindowsTest {
         byte[] first = content(1000, 5);
         Files.write(p, first);
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            FileWindows<ByteBuffer>.Lease old = fw.acquire(ch, 0, 1000);
+            FileWindows<ByteBuffer>.Lease old = fw.acquire(ch, null, 0, 1000);
             assertThat(old.region().capacity()).isEqualTo(1000);
-            assertThat(fw.acquire(ch, 900, 200)).as("past the end of the file").isNull();
+            assertThat(fw.acquire(ch, null, 900, 200)).as("past the end of the file").isNull();
             assertThat(fw.snapshot().fallbackRegistration()).isEqualTo(1);
             byte[] more = content(3000, 6);
             Files.write(p, more, StandardOpenOption.APPEND);
-            FileWindows<ByteBuffer>.Lease grown = fw.acquire(ch, 1000, 3000);
+            FileWindows<ByteBuffer>.Lease grown = fw.acquire(ch, null, 1000, 3000);
             assertThat(grown).isNotNull();
             assertThat(grown.region().capacity()).isEqualTo(4000);
             assertThat(grown.bytes(3000)).isEqualTo(ByteBuffer.wrap(more));
@@ -186,13 +188,13 @@ class FileWindowsTest {
         PinnedBudget budget = new PinnedBudget(1 << 20);
         FileWindows<ByteBuffer> fw = new FileWindows<>(W, 1 << 20, budget, rec);
         try (FileChannel ch = file(content(W, 7))) {
-            assertThat(fw.acquire(ch, 0, 10)).isNull();
+            assertThat(fw.acquire(ch, null, 0, 10)).isNull();
             assertThat(fw.snapshot().fallbackRegistration()).isEqualTo(1);
             assertThat(fw.lastRefusal()).contains("device says no");
             assertThat(budget.used()).isZero();
             assertThat(fw.pinnedBytes()).isZero();
             rec.refuse = false;
-            assertThat(fw.acquire(ch, 0, 10)).isNotNull();
+            assertThat(fw.acquire(ch, null, 0, 10)).isNotNull();
         }
         fw.close();
         assertThat(budget.used()).isZero();
