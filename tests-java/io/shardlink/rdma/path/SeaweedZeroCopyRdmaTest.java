@@ -192,7 +192,8 @@ class SeaweedZeroCopyRdmaTest {
         RdmaDataPathProvider pa = new RdmaDataPathProvider();
         // 64 KiB windows, 128 KiB of them at most: small needles go zero-copy, those across a boundary are copied
         RdmaDataPathProvider pb = new RdmaDataPathProvider().fileWindows(64 * 1024, 128 * 1024);
-        RdmaDataPathProvider pc = new RdmaDataPathProvider().fileWindows(64 * 1024, 4096); // no room for any window
+        // whole-file windows (nothing crosses one) but 4 KiB of window budget: no room for any window
+        RdmaDataPathProvider pc = new RdmaDataPathProvider().fileWindows(RdmaDataPathProvider.DEFAULT_FILE_WINDOW, 4096);
         ShardlinkNode a = RdmaPathTestSupport.start(config("zf-a", RdmaPathTestSupport.deviceA()), pa);
         ShardlinkNode b = RdmaPathTestSupport.start(config("zf-b", RdmaPathTestSupport.deviceB()), pb);
         ShardlinkNode c = RdmaPathTestSupport.start(config("zf-c", RdmaPathTestSupport.deviceB()), pc);
