@@ -77,8 +77,17 @@ public final class MemoryRegion extends NativeObject {
         } finally {
             pd.release();
         }
+        query(h, info);
+        return new MemoryRegion(h, pd, slice, info);
+    }
+
+    /** Fills {@code info} for a fresh registration {@code h}; deregisters it if that fails. */
+    private static void query(long h, long[] info) throws RdmaException {
         try {
             nativeQuery(h, info);
+            if (info[0] == 0) {
+                throw new IllegalStateException("registration has no address");
+            }
         } catch (RdmaException | RuntimeException e) {
             try {
                 nativeDeregister(h);
@@ -87,7 +96,6 @@ public final class MemoryRegion extends NativeObject {
             }
             throw e;
         }
-        return new MemoryRegion(h, pd, slice, info);
     }
 
     /**
@@ -113,19 +121,9 @@ public final class MemoryRegion extends NativeObject {
             pd.release();
         }
         long[] info = new long[5];
-        ByteBuffer view;
-        try {
-            nativeQuery(h, info);
-            view = nativeView(info[0], info[1]).asReadOnlyBuffer();
-        } catch (RdmaException | RuntimeException e) {
-            try {
-                nativeDeregister(h);
-            } catch (RdmaException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
-        return new MemoryRegion(h, pd, view, info);
+        query(h, info);
+        // the shim's mapping, seen from Java: read-only, and only while the region is open
+        return new MemoryRegion(h, pd, nativeView(info[0], info[1]).asReadOnlyBuffer(), info);
     }
 
     public ProtectionDomain pd() {
