@@ -243,6 +243,17 @@ typedef struct sl_mr_info {
  * a length above the device's max_mr_size is SL_ERANGE, unknown flags are SL_EINVAL.
  */
 int sl_mr_register(sl_handle pd, void *addr, uint64_t length, uint32_t access, sl_handle *out);
+/*
+ * Registers `length` bytes of the file at `path` from `offset` (a multiple of the page size) for local read
+ * only: the shim opens the file read-only, maps it PROT_READ + MAP_PRIVATE (the mapping is the shim's, unmapped at
+ * sl_mr_register_file's deregistration; sl_mr_query's addr is where it is) and registers that. `access` must be 0
+ * (SL_EINVAL otherwise: a file is never written through a region). The range must lie inside the file (SL_ERANGE).
+ * For kernels that cannot pin a read-only MAP_SHARED mapping (before Linux 6.2 ib_umem_get asks for write
+ * access on every registration, and a read-only shared mapping refuses it with EFAULT): pinning a private
+ * mapping there copies each page once, at registration (copy-on-write), into memory owned by the region.
+ */
+int sl_mr_register_file(sl_handle pd, const char *path, uint64_t offset, uint64_t length, uint32_t access,
+                        sl_handle *out);
 int sl_mr_query(sl_handle mr, sl_mr_info *out);
 int sl_mr_deregister(sl_handle mr);
 

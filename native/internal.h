@@ -126,6 +126,7 @@ typedef struct sl_mr {
     struct ibv_mr *mr;
     uint64_t addr, length;
     uint32_t access;
+    void *owned_map; /* sl_mr_register_file's mapping, unmapped at deregistration; else NULL */
 } sl_mr;
 
 /*

@@ -1,8 +1,11 @@
 /*
  * mr.c - memory regions and shim-owned buffers.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -13,9 +16,67 @@ _Static_assert(SL_ACCESS_LOCAL_WRITE == IBV_ACCESS_LOCAL_WRITE, "access flag val
 _Static_assert(SL_ACCESS_REMOTE_WRITE == IBV_ACCESS_REMOTE_WRITE, "access flag values");
 _Static_assert(SL_ACCESS_REMOTE_READ == IBV_ACCESS_REMOTE_READ, "access flag values");
 
+static int mr_register(const char *fn, sl_handle pd_h, void *addr, uint64_t length, uint32_t access,
+                       void *owned_map, sl_handle *out);
+
 int sl_mr_register(sl_handle pd_h, void *addr, uint64_t length, uint32_t access, sl_handle *out)
 {
-    static const char fn[] = "sl_mr_register";
+    return mr_register("sl_mr_register", pd_h, addr, length, access, NULL, out);
+}
+
+int sl_mr_register_file(sl_handle pd_h, const char *path, uint64_t offset, uint64_t length, uint32_t access,
+                        sl_handle *out)
+{
+    static const char fn[] = "sl_mr_register_file";
+    long page = sysconf(_SC_PAGESIZE);
+    struct stat st;
+    void *map;
+    int fd, rc, err;
+    char buf[128];
+
+    if (!path || !out)
+        return sl_fail(SL_EINVAL, 0, "%s: %s is NULL", fn, !path ? "path" : "out");
+    if (access != 0)
+        return sl_fail(SL_EINVAL, 0, "%s: access 0x%x: a file region is registered for local read only (0)", fn,
+                       access);
+    if (length == 0 || length > SIZE_MAX / 2)
+        return sl_fail(SL_EINVAL, 0, "%s: length %llu", fn, (unsigned long long)length);
+    if (page <= 0 || offset % (uint64_t)page)
+        return sl_fail(SL_EINVAL, 0, "%s: offset %llu is not a multiple of the page size %ld", fn,
+                       (unsigned long long)offset, page);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err = errno;
+        return sl_fail(SL_EINVAL, err, "%s: open(%s) failed: %s (errno %d)", fn, path,
+                       sl_strerror(err, buf, sizeof(buf)), err);
+    }
+    if (fstat(fd, &st) != 0) {
+        err = errno;
+        close(fd);
+        return sl_fail(SL_EINVAL, err, "%s: fstat(%s) failed: %s (errno %d)", fn, path,
+                       sl_strerror(err, buf, sizeof(buf)), err);
+    }
+    if (offset + length < offset || offset + length > (uint64_t)st.st_size) {
+        close(fd);
+        return sl_fail(SL_ERANGE, 0, "%s: bytes %llu..%llu are past the end of %s (%lld bytes)", fn,
+                       (unsigned long long)offset, (unsigned long long)(offset + length), path,
+                       (long long)st.st_size);
+    }
+    map = mmap(NULL, (size_t)length, PROT_READ, MAP_PRIVATE, fd, (off_t)offset);
+    err = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return sl_fail(SL_ENOMEM, err, "%s: mmap of %llu bytes of %s failed: %s (errno %d)", fn,
+                       (unsigned long long)length, path, sl_strerror(err, buf, sizeof(buf)), err);
+    rc = mr_register(fn, pd_h, map, length, access, map, out);
+    if (rc)
+        munmap(map, (size_t)length);
+    return rc;
+}
+
+static int mr_register(const char *fn, sl_handle pd_h, void *addr, uint64_t length, uint32_t access,
+                       void *owned_map, sl_handle *out)
+{
     sl_pd *pd;
     sl_mr *mr;
     int rc, err;
@@ -47,6 +108,7 @@ int sl_mr_register(sl_handle pd_h, void *addr, uint64_t length, uint32_t access,
     mr->addr = (uint64_t)(uintptr_t)addr;
     mr->length = length;
     mr->access = access;
+    mr->owned_map = owned_map;
     errno = 0;
     mr->mr = ibv_reg_mr(pd->pd, addr, (size_t)length, (int)access);
     if (!mr->mr) {
@@ -114,6 +176,8 @@ int sl_mr_deregister(sl_handle h)
     }
     atomic_fetch_sub(&mr->pd->children, 1);
     sl_handle_close_finish(h);
+    if (mr->owned_map)
+        munmap(mr->owned_map, (size_t)mr->length);
     free(mr);
     return SL_OK;
 }

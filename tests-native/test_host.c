@@ -100,6 +100,7 @@ static void bad_handles(void)
         EXPECT_RC(sl_cq_poll(h, c, 4, &u32), SL_EBADHANDLE);
         EXPECT_RC(sl_cq_poll_wait(h, c, 4, &u32, 10), SL_EBADHANDLE);
         EXPECT_RC(sl_mr_register(h, &x, sizeof(x), 0, &out), SL_EBADHANDLE);
+        EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 0, 16, 0, &out), SL_EBADHANDLE);
         EXPECT_RC(sl_mr_query(h, &mi), SL_EBADHANDLE);
         EXPECT_RC(sl_mr_deregister(h), SL_EBADHANDLE);
         EXPECT_RC(sl_qp_create(h, h, h, NULL, &out), SL_EBADHANDLE);
@@ -195,6 +196,17 @@ static void null_pointers(void)
     EXPECT_ERR_TEXT("unknown access flags");
     EXPECT_RC(sl_mr_register(h, &x, sizeof(x), SL_ACCESS_REMOTE_WRITE, &h), SL_EINVAL);
     EXPECT_RC(sl_mr_register(h, &x, sizeof(x), 0, NULL), SL_EINVAL);
+    EXPECT_RC(sl_mr_register_file(h, NULL, 0, 16, 0, &h), SL_EINVAL);
+    EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 0, 16, 0, NULL), SL_EINVAL);
+    EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 0, 16, SL_ACCESS_LOCAL_WRITE, &h), SL_EINVAL);
+    EXPECT_ERR_TEXT("local read only");
+    EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 0, 0, 0, &h), SL_EINVAL);
+    EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 1, 16, 0, &h), SL_EINVAL);
+    EXPECT_ERR_TEXT("page size");
+    EXPECT_RC(sl_mr_register_file(h, "/nonexistent/shardlink", 0, 16, 0, &h), SL_EINVAL);
+    EXPECT_ERR_TEXT("No such file");
+    EXPECT_RC(sl_mr_register_file(h, "/proc/self/exe", 0, 1ull << 40, 0, &h), SL_ERANGE);
+    EXPECT_ERR_TEXT("past the end");
     EXPECT_RC(sl_mr_query(h, NULL), SL_EINVAL);
     EXPECT_RC(sl_buf_alloc(16, 0, NULL), SL_EINVAL);
     EXPECT_RC(sl_qp_create(h, h, h, NULL, NULL), SL_EINVAL);

@@ -77,8 +77,17 @@ public final class MemoryRegion extends NativeObject {
         } finally {
             pd.release();
         }
+        query(h, info);
+        return new MemoryRegion(h, pd, slice, info);
+    }
+
+    /** Fills {@code info} for a fresh registration {@code h}; deregisters it if that fails. */
+    private static void query(long h, long[] info) throws RdmaException {
         try {
             nativeQuery(h, info);
+            if (info[0] == 0) {
+                throw new IllegalStateException("registration has no address");
+            }
         } catch (RdmaException | RuntimeException e) {
             try {
                 nativeDeregister(h);
@@ -87,7 +96,34 @@ public final class MemoryRegion extends NativeObject {
             }
             throw e;
         }
-        return new MemoryRegion(h, pd, slice, info);
+    }
+
+    /**
+     * Registers {@code length} bytes of {@code file} from {@code offset} (a multiple of the page size) for local read
+     * only (access 0): the shim maps them read-only and privately, and unmaps them when the region is closed;
+     * {@link #buffer()} is a read-only view of that mapping, valid only until the region is closed. On kernels that cannot pin a read-only shared mapping
+     * (before Linux 6.2), pinning this private mapping copies each page once, at registration.
+     *
+     * @throws RdmaException with the shim's reason (file missing, range past its end, device refused)
+     */
+    public static MemoryRegion registerFile(ProtectionDomain pd, java.nio.file.Path file, long offset, int length)
+            throws RdmaException {
+        Objects.requireNonNull(pd, "pd");
+        Objects.requireNonNull(file, "file");
+        if (offset < 0 || length <= 0) {
+            throw new IllegalArgumentException("file region at " + offset + " of " + length + " bytes");
+        }
+        long h;
+        long pdHandle = pd.acquire();
+        try {
+            h = nativeRegisterFile(pdHandle, file.toString(), offset, length, 0);
+        } finally {
+            pd.release();
+        }
+        long[] info = new long[5];
+        query(h, info);
+        // the shim's mapping, seen from Java: read-only, and only while the region is open
+        return new MemoryRegion(h, pd, nativeView(info[0], info[1]).asReadOnlyBuffer(), info);
     }
 
     public ProtectionDomain pd() {
@@ -143,6 +179,11 @@ public final class MemoryRegion extends NativeObject {
     private static native long nativeRegister(long pd, long address, long length, int access) throws RdmaException;
 
     private static native void nativeQuery(long mr, long[] out) throws RdmaException;
+
+    private static native long nativeRegisterFile(long pd, String path, long offset, long length, int access)
+            throws RdmaException;
+
+    private static native ByteBuffer nativeView(long address, long length);
 
     private static native void nativeDeregister(long mr) throws RdmaException;
 }

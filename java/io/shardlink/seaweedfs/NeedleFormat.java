@@ -42,6 +42,11 @@ public final class NeedleFormat {
         return ((crc32c >>> 15) | (crc32c << 17)) + 0xa282ead8;
     }
 
+    /** The CRC32C a legacy-form checksum was made from (the inverse of {@link #legacyChecksum}). */
+    public static int crc32cOfLegacy(int legacy) {
+        return Integer.rotateLeft(legacy - 0xa282ead8, 15);
+    }
+
     /** Whether {@code stored} is either checksum form of data whose CRC32C is {@code crc32c}. */
     public static boolean checksumMatches(int stored, int crc32c) {
         return stored == crc32c || stored == legacyChecksum(crc32c);

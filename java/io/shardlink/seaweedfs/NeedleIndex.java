@@ -14,9 +14,12 @@ final class NeedleIndex {
     private static final short USED = 0x100;
     private static final short LIVE = 0x200;
     private static final short VERIFIED = 0x400;
+    /** Verified, and the stored checksum is the pre-3.09 (legacy) form of the data's CRC32C. */
+    private static final short LEGACY_SUM = 0x800;
 
     /** A needle's index entry: offset in 8-byte units, size as in the needle header. */
-    record Entry(long needleId, long offsetUnits, int size, boolean live, boolean verified, int flags) {
+    record Entry(long needleId, long offsetUnits, int size, boolean live, boolean verified, int flags,
+                 boolean legacySum) {
         long position() {
             return offsetUnits * NeedleFormat.PADDING;
         }
@@ -77,14 +80,17 @@ final class NeedleIndex {
             return null;
         }
         return new Entry(needleId, Integer.toUnsignedLong(offsets[i]), sizes[i], (s & LIVE) != 0,
-                (s & VERIFIED) != 0, s & 0xFF);
+                (s & VERIFIED) != 0, s & 0xFF, (s & LEGACY_SUM) != 0);
     }
 
-    /** Remembers that the needle at {@code offsetUnits} passed its checksum (unless the entry changed meanwhile). */
-    synchronized void markVerified(long needleId, long offsetUnits, int flags) {
+    /**
+     * Remembers that the needle at {@code offsetUnits} passed its checksum (unless the entry changed meanwhile), and
+     * in which form it was stored (so the data's CRC32C can be had from the stored value without summing again).
+     */
+    synchronized void markVerified(long needleId, long offsetUnits, int flags, boolean legacySum) {
         int i = slot(needleId);
         if ((states[i] & LIVE) != 0 && Integer.toUnsignedLong(offsets[i]) == offsetUnits) {
-            states[i] = (short) (USED | LIVE | VERIFIED | (flags & 0xFF));
+            states[i] = (short) (USED | LIVE | VERIFIED | (legacySum ? LEGACY_SUM : 0) | (flags & 0xFF));
         }
     }
 
@@ -103,7 +109,7 @@ final class NeedleIndex {
             short s = states[i];
             if ((s & LIVE) != 0) {
                 action.accept(new Entry(ids[i], Integer.toUnsignedLong(offsets[i]), sizes[i], true,
-                        (s & VERIFIED) != 0, s & 0xFF));
+                        (s & VERIFIED) != 0, s & 0xFF, (s & LEGACY_SUM) != 0));
             }
         }
     }

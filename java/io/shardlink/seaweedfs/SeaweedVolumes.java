@@ -1,9 +1,11 @@
 package io.shardlink.seaweedfs;
 
 import io.shardlink.api.BlobAttributes;
+import io.shardlink.api.BlobFileRange;
 import io.shardlink.api.BlobNotFoundException;
 import io.shardlink.api.BlobSource;
 import io.shardlink.api.CookieBlobSource;
+import io.shardlink.api.FileRangeBlobSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -29,7 +31,7 @@ import java.util.stream.Stream;
  * the wire); a wrong cookie is NOT_FOUND, as is a missing cookie unless opened with {@code requireCookie=false}.
  * Volumes are found at open; needles appended to them later are seen (see {@link Volume}).
  */
-public final class SeaweedVolumes implements CookieBlobSource, AutoCloseable {
+public final class SeaweedVolumes implements CookieBlobSource, FileRangeBlobSource, AutoCloseable {
     private static final Pattern NAME = Pattern.compile("(?:(.+)_)?(\\d+)\\.dat");
 
     /** One volume as listed by {@link #volumes()}. */
@@ -126,6 +128,23 @@ public final class SeaweedVolumes implements CookieBlobSource, AutoCloseable {
      */
     public NeedleLocation locate(long volumeId, long needleId, long cookie) throws IOException {
         return volume(volumeId).locate(needleId, cookie, requireCookie);
+    }
+
+    /**
+     * The zero-copy form of {@link #read}: the same checks, then where those data bytes are in the {@code .dat}. A
+     * whole-needle range carries its CRC32C from the verified stored checksum, so a hot needle is never summed again.
+     */
+    @Override
+    public BlobFileRange locateRange(long volumeId, long needleId, long cookie, long offset, int length)
+            throws IOException {
+        if (offset < 0 || length < 0) {
+            throw new IOException("negative offset " + offset + " or length " + length);
+        }
+        NeedleLocation loc = locate(volumeId, needleId, cookie);
+        int n = offset >= loc.dataLength() ? 0 : (int) Math.min(length, loc.dataLength() - offset);
+        boolean whole = offset == 0 && n == loc.dataLength();
+        return new BlobFileRange(loc.channel(), volume(volumeId).datPath(), loc.dataPosition() + offset, n, loc.flags(),
+                whole && n > 0 ? loc.dataCrc32c() : 0, whole);
     }
 
     /** Applies index entries appended since the last read (reads do this themselves; for callers that list). */

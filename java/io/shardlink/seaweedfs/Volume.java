@@ -222,11 +222,15 @@ final class Volume implements AutoCloseable {
         }
         long dataPos = pos + NeedleFormat.HEADER + 4;
         int flags = e.flags();
+        boolean legacy = e.legacySum();
         if (!e.verified()) {
-            flags = verify(e, ck, dataPos, dataSize);
-            index.markVerified(needleId, e.offsetUnits(), flags);
+            int v = verify(e, ck, dataPos, dataSize);
+            flags = v & 0xFF;
+            legacy = (v & LEGACY) != 0;
+            index.markVerified(needleId, e.offsetUnits(), flags, legacy);
         }
-        return new NeedleLocation(id, needleId, ck, datChannel(), dataPos, dataSize, flags);
+        return new NeedleLocation(id, needleId, ck, datChannel(), dataPos, dataSize, flags,
+                pos + NeedleFormat.HEADER + Integer.toUnsignedLong(size), legacy);
     }
 
     /** Reads up to {@code length} data bytes from {@code offset}; fewer only at the end of the data. */
@@ -245,7 +249,10 @@ final class Volume implements AutoCloseable {
         return n;
     }
 
-    /** CRC32C of the data against the stored checksum (either form); returns the flags byte. */
+    /** Bit of {@link #verify}'s answer: the stored checksum is the legacy form. */
+    private static final int LEGACY = 0x100;
+
+    /** CRC32C of the data against the stored checksum (either form); returns the flags byte, plus LEGACY. */
     private int verify(NeedleIndex.Entry e, int cookie, long dataPos, int dataSize) throws IOException {
         CRC32C crc = CRC.get();
         crc.reset();
@@ -273,7 +280,7 @@ final class Volume implements AutoCloseable {
                     id, Long.toHexString(e.needleId()), FileId.format(id, e.needleId(), cookie), dataSize, dataPos,
                     datPath.getFileName(), stored, actual, NeedleFormat.legacyChecksum(actual)));
         }
-        return flags;
+        return stored == actual ? flags : flags | LEGACY;
     }
 
     /** Every live needle with its checksum checked (for {@code shardlink volumes}), in file order. */

@@ -3,9 +3,11 @@ package io.shardlink.transfer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.shardlink.api.BlobAttributes;
+import io.shardlink.api.BlobFileRange;
 import io.shardlink.api.BlobChecksumException;
 import io.shardlink.api.BlobNotFoundException;
 import io.shardlink.api.BlobSource;
+import io.shardlink.api.FileRangeBlobSource;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.TransportMetrics;
@@ -76,11 +78,16 @@ public final class ReadService {
                     + ": no BlobSource is registered"), true);
             return;
         }
-        ByteBuf buf = reply.payloadBuffer(Math.max(1, len));
-        if (buf == null) {
-            buf = alloc.directBuffer(Math.max(1, len));
-        }
+        ByteBuf buf = null;
         try {
+            if (reply.sendsFileRanges() && src instanceof FileRangeBlobSource files && sentFromFile(files, h, reply)) {
+                metrics.servedReadLatency(System.nanoTime() - t0);
+                return;
+            }
+            buf = reply.payloadBuffer(Math.max(1, len));
+            if (buf == null) {
+                buf = alloc.directBuffer(Math.max(1, len));
+            }
             ByteBuffer dst = buf.nioBuffer(0, len);
             BlobAttributes attrs = new BlobAttributes();
             int n = src.read(h.volumeId(), h.needleId(), h.cookie(), h.offset(), len, dst, attrs);
@@ -111,5 +118,21 @@ public final class ReadService {
                 buf.release();
             }
         }
+    }
+
+    /**
+     * The zero-copy answer: the channel sends the blob's bytes straight from its file. False when the channel
+     * cannot (the caller then copies); the source's refusals (not found, checksum) propagate as from a read.
+     */
+    private boolean sentFromFile(FileRangeBlobSource files, FrameHeader h, ReplyChannel reply) throws Exception {
+        BlobFileRange r = files.locateRange(h.volumeId(), h.needleId(), h.cookie(), h.offset(), h.requestedLength());
+        FrameHeader resp = new FrameHeader(FrameType.READ_RESP).id(h.id()).object(h.volumeId()).aux(h.needleId())
+                .offset(h.offset()).length(r.length()).arg(r.flags());
+        if (!reply.sendFileRange(resp, r)) {
+            return false;
+        }
+        metrics.record(reply.transport(), Direction.SENT, r.length());
+        metrics.completion(CompletionStatus.OK);
+        return true;
     }
 }

@@ -1,6 +1,7 @@
 package io.shardlink.transfer;
 
 import io.netty.buffer.ByteBuf;
+import io.shardlink.api.BlobFileRange;
 import io.shardlink.config.Transport;
 import io.shardlink.wire.FrameException;
 import io.shardlink.wire.FrameHeader;
@@ -36,6 +37,23 @@ public interface ReplyChannel {
      * threads: the path has made its answer buffer ready and the node chose to run a quick BlobSource there.
      */
     default boolean servesReadsInPlace() {
+        return false;
+    }
+
+    /**
+     * Whether this channel may be able to send a READ_RESP payload straight from a file ({@link #sendFileRange});
+     * false (the default) and the read service copies the blob into a buffer as usual.
+     */
+    default boolean sendsFileRanges() {
+        return false;
+    }
+
+    /**
+     * Sends READ_RESP {@code header} (length and flags set; the channel fills in the CRC32C) with {@code range}'s
+     * bytes taken straight from the file, without copying them. Returns false, having sent nothing, when it cannot
+     * (then the caller serves the read by copy); true once the answer is on its way (or the channel failed).
+     */
+    default boolean sendFileRange(FrameHeader header, BlobFileRange range) {
         return false;
     }
 

@@ -59,6 +59,10 @@ public final class RdmaDataPathProvider implements DataPathProvider {
     private PinnedBudget budget;
     private RdmaEngine engine;
     private DirectBufferPool staging;
+    private volatile FileWindows<MemoryRegion> fileWindows;
+    /** Window size and window budget for zero-copy reads; -1: from system properties at configure. */
+    private long fileWindowBytes = -1;
+    private long fileWindowLimit = -1;
     private boolean closed;
 
     /** Options from {@code shardlink.rdma.*} system properties (what {@link java.util.ServiceLoader} gets). */
@@ -169,6 +173,13 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         }
         pd = ProtectionDomain.create(device);
         budget = new PinnedBudget(config.pinnedMemoryBudget());
+        if (Boolean.parseBoolean(System.getProperty(RdmaPathOptions.PREFIX + "zeroCopyReads", "true"))) {
+            long wb = fileWindowBytes >= 0 ? fileWindowBytes
+                    : Long.getLong(RdmaPathOptions.PREFIX + "fileWindowBytes", DEFAULT_FILE_WINDOW);
+            long wl = fileWindowLimit >= 0 ? fileWindowLimit
+                    : Long.getLong(RdmaPathOptions.PREFIX + "fileWindowLimit", config.pinnedMemoryBudget() / 2);
+            fileWindows = new FileWindows<>(wb, wl, budget, fileWindowRegistrar(pd));
+        }
         engine = new RdmaEngine(device, engineOptions, options.pollTimeoutMs(), 2 * depth, lim.maxCqe(),
                 new ShardlinkThreadFactory(config.nodeId(), "rdma"), stats);
         reason = null;
@@ -188,6 +199,87 @@ public final class RdmaDataPathProvider implements DataPathProvider {
     @Override
     public String unavailableReason() {
         return reason;
+    }
+
+    /** Default size of a zero-copy file window ({@code shardlink.rdma.fileWindowBytes}). */
+    public static final long DEFAULT_FILE_WINDOW = 64L << 20;
+
+    /**
+     * Sets the zero-copy file window size and the most bytes windows may pin together (before the node configures
+     * this provider); 0 as limit keeps every read on the copy path. Defaults: system properties
+     * {@code shardlink.rdma.fileWindowBytes} (64 MiB) and {@code shardlink.rdma.fileWindowLimit} (half the node's
+     * pinned budget); {@code shardlink.rdma.zeroCopyReads=false} turns the zero-copy path off.
+     */
+    public RdmaDataPathProvider fileWindows(long windowBytes, long limit) {
+        synchronized (lock) {
+            if (config != null) {
+                throw new IllegalStateException("set file windows before the node starts");
+            }
+            fileWindowBytes = windowBytes;
+            fileWindowLimit = limit;
+        }
+        return this;
+    }
+
+    /**
+     * Windows are registered with access 0: LOCAL read only, never remotely readable or writable. The window's
+     * read-only shared mapping first (the NIC reads the page cache itself); a kernel that refuses to pin that (before
+     * Linux 6.2 every registration asks for write access, and a read-only shared mapping has none: EFAULT) gets the
+     * shim's private read-only mapping of the same bytes instead, whose pages the pinning copies once.
+     */
+    private FileWindows.Registrar<MemoryRegion> fileWindowRegistrar(ProtectionDomain p) {
+        return new FileWindows.Registrar<>() {
+            private volatile boolean sharedRefused;
+
+            @Override
+            public MemoryRegion register(ByteBuffer mapped, java.nio.file.Path file, long start, int len)
+                    throws RdmaException {
+                MemoryRegion mr = null;
+                if (!sharedRefused) {
+                    try {
+                        mr = MemoryRegion.register(p, mapped, 0);
+                    } catch (RdmaException e) {
+                        if (e.errno() != 14) { // EFAULT: this kernel cannot pin read-only shared file pages
+                            throw e;
+                        }
+                        sharedRefused = true;
+                        LOG.log(System.Logger.Level.INFO, () -> "node " + config.nodeId() + ": the kernel refuses to "
+                                + "pin read-only shared file mappings (" + e.getMessage() + "); file windows use "
+                                + "private read-only mappings, whose pages pinning copies once");
+                    }
+                }
+                if (mr == null) {
+                    mr = MemoryRegion.registerFile(p, file, start, len);
+                    fileWindows.privateWindows.increment();
+                }
+                stats.liveRegions.incrementAndGet();
+                return mr;
+            }
+
+            @Override
+            public void deregister(MemoryRegion mr) {
+                if (closeQuietly(mr)) {
+                    stats.liveRegions.decrementAndGet();
+                }
+            }
+        };
+    }
+
+    /** The zero-copy file windows, or null (RDMA unusable, or zero-copy reads turned off). */
+    FileWindows<MemoryRegion> fileWindows() {
+        return fileWindows;
+    }
+
+    /** How blob reads were served over RDMA: zero-copy from file windows or copied, and why not zero-copy. */
+    public ZeroCopyStats zeroCopyStats() {
+        FileWindows<MemoryRegion> fw = fileWindows;
+        return fw == null ? ZeroCopyStats.NONE : fw.snapshot();
+    }
+
+    /** The registrations of the live file windows (each over a read-only file mapping, access 0). */
+    public List<MemoryRegion> fileWindowRegions() {
+        FileWindows<MemoryRegion> fw = fileWindows;
+        return fw == null ? List.of() : fw.regions();
     }
 
     /** The chunk pool's registrar: LOCAL_WRITE registrations in the node's PD, charged to the pinned budget. */
@@ -393,6 +485,10 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         }
         if (s != null) {
             s.close();
+        }
+        FileWindows<MemoryRegion> fw = fileWindows;
+        if (fw != null) {
+            fw.close(); // the queue pairs that sent from them are gone
         }
         MemoryRegion[] regs;
         synchronized (lock) {

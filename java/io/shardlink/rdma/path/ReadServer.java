@@ -1,6 +1,7 @@
 package io.shardlink.rdma.path;
 
 import io.netty.buffer.ByteBuf;
+import io.shardlink.api.BlobFileRange;
 import io.shardlink.buffer.PooledBuffer;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
@@ -13,11 +14,14 @@ import io.shardlink.wire.FrameCodec;
 import io.shardlink.wire.FrameException;
 import io.shardlink.wire.FrameHeader;
 import io.shardlink.wire.FrameType;
+import java.nio.ByteBuffer;
 
 /**
  * Blob reads this node serves to one peer: a READ_REQ goes to the node's read service with a {@link ReplyChannel}
  * that WRITEs the answer ([READ_RESP][bytes] from a registered staging buffer, or an ERROR frame) WITH IMMEDIATE
- * into the pages of the peer's reply ring the request named.
+ * into the pages of the peer's reply ring the request named. A read of a file-backed source
+ * ({@link io.shardlink.api.FileRangeBlobSource}) is sent zero-copy when it can be: the WRITE's payload SGE points
+ * into a registered read-only window of the file ({@link FileWindows}), so no payload byte is copied.
  */
 final class ReadServer {
     private static final int HDR = FrameCodec.HEADER_SIZE;
@@ -27,6 +31,10 @@ final class ReadServer {
     private final RdmaDataPathProvider provider;
     private final ShardlinkConfig config;
     private final SlotBuf.Owner stagingOwner = b -> ((PooledBuffer) b.attachment).release();
+    /** Releases a file-window lease when the WRITE that sent from the window completes. */
+    private static final SlotBuf.Owner LEASE_OWNER = b -> ((FileWindows<?>.Lease) b.attachment).release();
+    /** What a lease's hold token wraps: no bytes (the payload goes from the window's registration). */
+    private static final ByteBuffer NO_BYTES = ByteBuffer.allocateDirect(0);
 
     ReadServer(RdmaEndpoint ep, RdmaDataPathProvider provider) {
         this.ep = ep;
@@ -96,9 +104,43 @@ final class ReadServer {
         }
 
         @Override
+        public boolean sendsFileRanges() {
+            return provider.fileWindows() != null;
+        }
+
+        @Override
+        public boolean sendFileRange(FrameHeader h, BlobFileRange range) {
+            FileWindows<MemoryRegion> fw = provider.fileWindows();
+            int n = range.length();
+            if (fw == null || n == 0 || HDR + n > capacity) {
+                return false; // nothing to send from the file, or the copy path's TOO_LARGE answer
+            }
+            FileWindows<MemoryRegion>.Lease lease = fw.acquire(range.channel(), range.file(), range.position(), n);
+            if (lease == null) {
+                return false; // counted by the windows: the copy path serves it
+            }
+            // the frame's CRC32C: a whole needle's comes from its verified stored checksum; a part is summed by
+            // reading the mapping (a read, not a copy)
+            h.crc32c(range.knownCrc() ? range.crc32c() : FrameCodec.crc32c(lease.bytes(n)));
+            releaseReady();
+            PathMessages.Endpoint r = ep.remote();
+            long raddr = r.replyRingAddress() + (long) page * PAGE;
+            fw.zeroCopyReads.increment();
+            fw.zeroCopyBytes.add(n);
+            ep.sends().postLarge(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h, lease.region(),
+                    lease.offset(), n, null, new SlotBuf(NO_BYTES, LEASE_OWNER, 0, lease), SendQueue.K_READ_REPLY);
+            return true;
+        }
+
+        @Override
         public void send(FrameHeader h, ByteBuf payload) {
             releaseReady();
             int n = h.length();
+            FileWindows<MemoryRegion> fw = provider.fileWindows();
+            if (fw != null && n > 0 && payload != null) {
+                fw.copiedReads.increment(); // the read service copied the blob into this payload
+                fw.copiedBytes.add(n);
+            }
             PathMessages.Endpoint r = ep.remote();
             long raddr = r.replyRingAddress() + (long) page * PAGE;
             SendQueue sends = ep.sends();

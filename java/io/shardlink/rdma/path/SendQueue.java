@@ -76,7 +76,7 @@ final class SendQueue {
 
     /** A send that found no free slot (only then is anything allocated); posted as completions free slots. */
     private record Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
-                              int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
+                              long payloadOffset, int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
 
     /**
      * Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}; work-request ids are
@@ -126,14 +126,14 @@ final class SendQueue {
                 }
                 s.kind = opcode == Opcode.WRITE_IMM ? K_READ_REPLY : K_CONTROL;
                 s.what = h.id();
-                postError = post(s, opcode, imm, raddr, rkey, HDR + plen, null, 0);
+                postError = post(s, opcode, imm, raddr, rkey, HDR + plen, null, 0, 0);
             } else {
                 ByteBuffer b = ByteBuffer.allocate(HDR + plen);
                 FrameCodec.encodeHeader(h, b);
                 if (plen > 0) {
                     b.put(payload);
                 }
-                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), null, 0, null, null,
+                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), null, 0, 0, null, null,
                         opcode == Opcode.WRITE_IMM ? K_READ_REPLY : K_CONTROL));
                 stats.sendBacklogged.increment();
             }
@@ -160,6 +160,15 @@ final class SendQueue {
      */
     boolean postLarge(int opcode, int imm, long raddr, int rkey, FrameHeader h, MemoryRegion payloadMr, int plen,
                       PooledBuffer pooled, ByteBuf payload, int kind) {
+        return postLarge(opcode, imm, raddr, rkey, h, payloadMr, 0, plen, pooled, payload, kind);
+    }
+
+    /**
+     * {@link #postLarge} with the payload at {@code payloadOffset} of {@code payloadMr} (a read answer sent straight
+     * from a registered file window); one WRITE, never split.
+     */
+    boolean postLarge(int opcode, int imm, long raddr, int rkey, FrameHeader h, MemoryRegion payloadMr,
+                      long payloadOffset, int plen, PooledBuffer pooled, ByteBuf payload, int kind) {
         Throwable postError = null;
         boolean posted = false;
         lock.lock();
@@ -167,11 +176,12 @@ final class SendQueue {
             if (freeCount == 0 && ep.onPoller() && !closed) {
                 ByteBuffer b = ByteBuffer.allocate(HDR);
                 FrameCodec.encodeHeader(h, b);
-                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), payloadMr, plen, pooled, payload, kind));
+                backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), payloadMr, payloadOffset, plen, pooled,
+                        payload, kind));
                 stats.sendBacklogged.increment();
                 return true;
             }
-            int n = kind == K_DATA && maxParts > 1 ? WriteSegments.count(plen) : 1;
+            int n = kind == K_DATA && maxParts > 1 && payloadOffset == 0 ? WriteSegments.count(plen) : 1;
             if (n > maxParts) {
                 n = 1;
             }
@@ -196,7 +206,7 @@ final class SendQueue {
                 s.payload = payload;
                 s.kind = kind;
                 s.what = h.offset();
-                postError = post(s, opcode, imm, raddr, rkey, HDR, payloadMr, plen);
+                postError = post(s, opcode, imm, raddr, rkey, HDR, payloadMr, payloadOffset, plen);
                 posted = postError == null;
                 pooled = null;
                 payload = null;
@@ -221,7 +231,7 @@ final class SendQueue {
 
     /** Posts one work request from slot {@code s} (lock held); on failure frees the slot and returns why. */
     private Throwable post(SendSlot s, int opcode, int imm, long raddr, int rkey, int headLen, MemoryRegion payloadMr,
-                           int plen) {
+                           long payloadOffset, int plen) {
         try {
             batch.clear();
             WorkRequestBatch.Slot w = batch.add();
@@ -231,7 +241,7 @@ final class SendQueue {
                 w.writeImm(wrBase | s.index, ctrl, s.offset, headLen, raddr, rkey, imm);
             }
             if (plen > 0) {
-                w.sge(payloadMr, 0, plen);
+                w.sge(payloadMr, payloadOffset, plen);
             } else if (headLen <= maxInline) {
                 w.inline(); // copied into the work request at post time: the device reads no send buffer
                 stats.inlineSends.increment();
@@ -326,7 +336,7 @@ final class SendQueue {
                 s.payload = next.payload();
                 s.kind = next.kind();
                 postError = post(s, next.opcode(), next.imm(), next.remoteAddr(), next.rkey(), next.head().length,
-                        next.payloadMr(), next.payloadLen());
+                        next.payloadMr(), next.payloadOffset(), next.payloadLen());
             } else {
                 freeSlots[freeCount++] = slotIndex;
                 slotFreed.signal();
