@@ -159,32 +159,19 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
     private void bindZeroCopy(MeterRegistry r) {
         ZeroCopyMemo z = new ZeroCopyMemo();
         zeroCopy = z;
-        String answers = "Read answers this node sent over RDMA, by payload: zero_copy (from a file window) or copied.";
-        String bytes = "Payload bytes of the read answers this node sent over RDMA, by payload: zero_copy or copied.";
-        zcCounter(r, "shardlink.rdma.read.answers", answers, null, Tags.of("payload", "zero_copy"), z,
-                ZeroCopyStats::zeroCopyReads);
-        zcCounter(r, "shardlink.rdma.read.answers", answers, null, Tags.of("payload", "copied"), z,
-                ZeroCopyStats::copiedReads);
-        zcCounter(r, "shardlink.rdma.read.answer", bytes, BaseUnits.BYTES, Tags.of("payload", "zero_copy"), z,
-                ZeroCopyStats::zeroCopyBytes);
-        zcCounter(r, "shardlink.rdma.read.answer", bytes, BaseUnits.BYTES, Tags.of("payload", "copied"), z,
-                ZeroCopyStats::copiedBytes);
-        String fallbacks = "RDMA read answers copied instead of sent zero-copy, by reason.";
-        zcCounter(r, "shardlink.rdma.zero.copy.fallbacks", fallbacks, null, Tags.of("reason", "no_room"), z,
-                ZeroCopyStats::fallbackNoRoom);
-        zcCounter(r, "shardlink.rdma.zero.copy.fallbacks", fallbacks, null, Tags.of("reason", "crosses_window"), z,
-                ZeroCopyStats::fallbackCrossesWindow);
-        zcCounter(r, "shardlink.rdma.zero.copy.fallbacks", fallbacks, null, Tags.of("reason", "registration"), z,
-                ZeroCopyStats::fallbackRegistration);
-        String events = "Zero-copy file windows registered, evicted, remapped (file grew) and private (kernel before 6.2).";
-        zcCounter(r, "shardlink.rdma.file.window.events", events, null, Tags.of("event", "registered"), z,
-                ZeroCopyStats::windowsRegistered);
-        zcCounter(r, "shardlink.rdma.file.window.events", events, null, Tags.of("event", "evicted"), z,
-                ZeroCopyStats::windowsEvicted);
-        zcCounter(r, "shardlink.rdma.file.window.events", events, null, Tags.of("event", "remapped"), z,
-                ZeroCopyStats::windowsRemapped);
-        zcCounter(r, "shardlink.rdma.file.window.events", events, null, Tags.of("event", "private"), z,
-                ZeroCopyStats::windowsPrivate);
+        zcCounters(r, "shardlink.rdma.read.answers", "Read answers this node sent over RDMA, by payload: zero_copy "
+                + "(from a file window) or copied.", null, z, "payload", new String[] {"zero_copy", "copied"},
+                ZeroCopyStats::zeroCopyReads, ZeroCopyStats::copiedReads);
+        zcCounters(r, "shardlink.rdma.read.answer", "Payload bytes of the read answers this node sent over RDMA, by "
+                + "payload: zero_copy or copied.", BaseUnits.BYTES, z, "payload", new String[] {"zero_copy", "copied"},
+                ZeroCopyStats::zeroCopyBytes, ZeroCopyStats::copiedBytes);
+        zcCounters(r, "shardlink.rdma.zero.copy.fallbacks", "RDMA read answers copied instead of sent zero-copy, by "
+                + "reason.", null, z, "reason", new String[] {"no_room", "crosses_window", "registration"},
+                ZeroCopyStats::fallbackNoRoom, ZeroCopyStats::fallbackCrossesWindow, ZeroCopyStats::fallbackRegistration);
+        zcCounters(r, "shardlink.rdma.file.window.events", "Zero-copy file windows registered, evicted, remapped (file "
+                + "grew) and private (kernel before 6.2).", null, z, "event",
+                new String[] {"registered", "evicted", "remapped", "private"}, ZeroCopyStats::windowsRegistered,
+                ZeroCopyStats::windowsEvicted, ZeroCopyStats::windowsRemapped, ZeroCopyStats::windowsPrivate);
         fixed.add(Gauge.builder("shardlink.rdma.file.windows", z, x -> x.get().liveWindows())
                 .description("Zero-copy file windows registered now.").register(r));
         fixed.add(Gauge.builder("shardlink.rdma.file.window.pinned.bytes", z, x -> x.get().windowPinnedBytes())
@@ -192,11 +179,16 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
                 .register(r));
     }
 
-    private void zcCounter(MeterRegistry r, String name, String help, String unit, Tags tags, ZeroCopyMemo z,
-                           ToDoubleFunction<ZeroCopyStats> f) {
-        FunctionCounter.Builder<ZeroCopyMemo> b = FunctionCounter.builder(name, z, x -> f.applyAsDouble(x.get()))
-                .description(help).tags(tags);
-        fixed.add((unit != null ? b.baseUnit(unit) : b).register(r));
+    /** One counter per {@code values[i]} of tag {@code key}, reading {@code f[i]}. */
+    @SafeVarargs
+    private void zcCounters(MeterRegistry r, String name, String help, String unit, ZeroCopyMemo z, String key,
+                            String[] values, ToDoubleFunction<ZeroCopyStats>... f) {
+        for (int i = 0; i < values.length; i++) {
+            ToDoubleFunction<ZeroCopyStats> fi = f[i];
+            FunctionCounter.Builder<ZeroCopyMemo> b = FunctionCounter.builder(name, z, x -> fi.applyAsDouble(x.get()))
+                    .description(help).tags(key, values[i]);
+            fixed.add((unit != null ? b.baseUnit(unit) : b).register(r));
+        }
     }
 
     /** Re-reads peers and fallback causes: registers meters for new ones, removes those of gone ones. */
