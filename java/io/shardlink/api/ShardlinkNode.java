@@ -289,6 +289,14 @@ public final class ShardlinkNode implements AutoCloseable {
         return metrics.snapshot();
     }
 
+    /**
+     * The data path provider this node was started with (null: none), for a path's own statistics, such as
+     * {@code RdmaDataPathProvider.zeroCopyStats()} (read through {@code ZeroCopyStats.of(node)}).
+     */
+    public DataPathProvider dataPathProvider() {
+        return provider;
+    }
+
     /** Chunk buffers lent and not returned (0 when idle; tests check it after close). */
     public int outstandingBuffers() {
         return pool.outstanding();

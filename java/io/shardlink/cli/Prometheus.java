@@ -6,6 +6,7 @@ import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.LatencyHistogram;
 import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import io.shardlink.state.PeerState;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +20,7 @@ final class Prometheus {
 
     private Prometheus() {}
 
-    static String format(String nodeId, MetricsSnapshot m, List<Peer> peers, boolean rdmaUsable) {
+    static String format(String nodeId, MetricsSnapshot m, List<Peer> peers, boolean rdmaUsable, ZeroCopyStats z) {
         StringBuilder sb = new StringBuilder(4096);
         header(sb, "shardlink_info", "gauge", "This node: id and whether RDMA can be used here.");
         sb.append("shardlink_info{node=\"").append(esc(nodeId)).append("\",rdma=\"")
@@ -66,6 +67,7 @@ final class Prometheus {
                     .append("\"} 1\n");
         }
         peerCounters(sb, peers);
+        zeroCopy(sb, z);
         LatencyHistogram.Snapshot h = m.readLatency();
         header(sb, "shardlink_read_latency_seconds", "histogram", "Blob read latency (log2 buckets).");
         long[] b = h.buckets();
@@ -121,6 +123,42 @@ final class Prometheus {
                         .append("\"} ").append(ms[i].completions(s)).append('\n');
             }
         }
+    }
+
+    /** How this node's RDMA path served reads: from registered file windows (zero-copy) or copied, and why not. */
+    private static void zeroCopy(StringBuilder sb, ZeroCopyStats z) {
+        header(sb, "shardlink_rdma_read_answers_total", "counter",
+                "Read answers this node sent over RDMA, by payload: zero_copy (from a file window) or copied.");
+        sb.append("shardlink_rdma_read_answers_total{payload=\"zero_copy\"} ").append(z.zeroCopyReads()).append('\n');
+        sb.append("shardlink_rdma_read_answers_total{payload=\"copied\"} ").append(z.copiedReads()).append('\n');
+        header(sb, "shardlink_rdma_read_answer_bytes_total", "counter",
+                "Payload bytes of the read answers this node sent over RDMA, by payload: zero_copy or copied.");
+        sb.append("shardlink_rdma_read_answer_bytes_total{payload=\"zero_copy\"} ").append(z.zeroCopyBytes())
+                .append('\n');
+        sb.append("shardlink_rdma_read_answer_bytes_total{payload=\"copied\"} ").append(z.copiedBytes()).append('\n');
+        header(sb, "shardlink_rdma_zero_copy_fallbacks_total", "counter",
+                "RDMA read answers copied instead of sent zero-copy, by reason.");
+        sb.append("shardlink_rdma_zero_copy_fallbacks_total{reason=\"no_room\"} ").append(z.fallbackNoRoom())
+                .append('\n');
+        sb.append("shardlink_rdma_zero_copy_fallbacks_total{reason=\"crosses_window\"} ")
+                .append(z.fallbackCrossesWindow()).append('\n');
+        sb.append("shardlink_rdma_zero_copy_fallbacks_total{reason=\"registration\"} ")
+                .append(z.fallbackRegistration()).append('\n');
+        header(sb, "shardlink_rdma_file_window_events_total", "counter",
+                "Zero-copy file windows registered, evicted, remapped (file grew) and private (kernel before 6.2).");
+        sb.append("shardlink_rdma_file_window_events_total{event=\"registered\"} ").append(z.windowsRegistered())
+                .append('\n');
+        sb.append("shardlink_rdma_file_window_events_total{event=\"evicted\"} ").append(z.windowsEvicted())
+                .append('\n');
+        sb.append("shardlink_rdma_file_window_events_total{event=\"remapped\"} ").append(z.windowsRemapped())
+                .append('\n');
+        sb.append("shardlink_rdma_file_window_events_total{event=\"private\"} ").append(z.windowsPrivate())
+                .append('\n');
+        header(sb, "shardlink_rdma_file_windows", "gauge", "Zero-copy file windows registered now.");
+        sb.append("shardlink_rdma_file_windows ").append(z.liveWindows()).append('\n');
+        header(sb, "shardlink_rdma_file_window_pinned_bytes", "gauge",
+                "Bytes the zero-copy file windows pin now (also in the node's pinned budget).");
+        sb.append("shardlink_rdma_file_window_pinned_bytes ").append(z.windowPinnedBytes()).append('\n');
     }
 
     private static void header(StringBuilder sb, String name, String type, String help) {

@@ -14,6 +14,7 @@ import io.shardlink.seaweedfs.SeaweedVolumes;
 import io.shardlink.config.Transport;
 import io.shardlink.logging.LogFields;
 import io.shardlink.metrics.Direction;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import io.shardlink.status.StatusHistory;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -163,7 +164,7 @@ public final class ServeCommand implements Callable<Integer> {
                 boolean rdmaUsable = n.rdmaUnavailableReason() == null;
                 http.createContext("/health", ex -> respond(ex, 200, "text/plain; charset=utf-8", health(n)));
                 http.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
-                        Prometheus.format(n.nodeId(), n.metrics(), n.peers(), rdmaUsable)));
+                        Prometheus.format(n.nodeId(), n.metrics(), n.peers(), rdmaUsable, ZeroCopyStats.of(n))));
                 status = StatusEndpoint.install(http, n); // GET / and /status.json
                 http.start();
                 event(out, Level.INFO, "http on " + Units.hostPort(http.getAddress())

@@ -5,6 +5,7 @@ import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.rdma.RdmaAvailability;
 import io.shardlink.rdma.RdmaDevice;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import io.shardlink.status.NodeInfo;
 import io.shardlink.status.StatusHistory;
 import io.shardlink.status.StatusHttp;
@@ -23,7 +24,7 @@ final class StatusEndpoint {
         NodeInfo info = nodeInfo(n);
         StatusHistory history = StatusHistory.start(n::metrics, INTERVAL_MILLIS, SAMPLES);
         try {
-            StatusHttp.install(http, () -> StatusJson.render(info, n.metrics(), n.peers(), n.copiesInFlight(),
+            StatusHttp.install(http, () -> StatusJson.render(info, n.metrics(), ZeroCopyStats.of(n), n.peers(), n.copiesInFlight(),
                     history.samples(), INTERVAL_MILLIS));
         } catch (RuntimeException e) {
             history.close();

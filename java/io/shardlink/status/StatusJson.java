@@ -7,6 +7,7 @@ import io.shardlink.json.JsonWriter;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import java.net.InetSocketAddress;
 import java.util.Comparator;
 import java.util.List;
@@ -20,8 +21,8 @@ import java.util.Locale;
 public final class StatusJson {
     private StatusJson() {}
 
-    public static String render(NodeInfo node, MetricsSnapshot m, List<Peer> peers, List<CopyInFlight> copies,
-                                StatusHistory.Samples h, long intervalMillis) {
+    public static String render(NodeInfo node, MetricsSnapshot m, ZeroCopyStats z, List<Peer> peers,
+                                List<CopyInFlight> copies, StatusHistory.Samples h, long intervalMillis) {
         JsonWriter w = new JsonWriter(new StringBuilder(8192));
         w.beginObject();
         w.field("time", System.currentTimeMillis());
@@ -50,6 +51,22 @@ public final class StatusJson {
         w.field("reads", m.readLatency().count());
         w.field("served_reads", m.servedReadLatency().count());
         w.endObject();
+
+        // RDMA read answers sent from registered file windows or copied (all 0 without RDMA or file-backed reads)
+        w.name("zero_copy").beginObject()
+                .field("reads", z.zeroCopyReads()).field("bytes", z.zeroCopyBytes())
+                .field("copied_reads", z.copiedReads()).field("copied_bytes", z.copiedBytes())
+                .name("fallbacks").beginObject()
+                .field("no_room", z.fallbackNoRoom()).field("crosses_window", z.fallbackCrossesWindow())
+                .field("registration", z.fallbackRegistration()).field("last_reason", z.lastRefusal())
+                .endObject()
+                .name("windows").beginObject()
+                .field("registered", z.windowsRegistered()).field("evicted", z.windowsEvicted())
+                .field("remapped", z.windowsRemapped()).field("private", z.windowsPrivate())
+                .field("live", z.liveWindows()).field("pinned_bytes", z.windowPinnedBytes())
+                .field("window_bytes", z.windowBytes()).field("limit_bytes", z.windowLimit())
+                .endObject()
+                .endObject();
 
         w.name("peers").beginArray();
         peers = new java.util.ArrayList<>(peers);

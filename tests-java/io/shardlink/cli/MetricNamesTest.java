@@ -8,10 +8,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ShardlinkNode;
+import io.shardlink.metrics.TransportMetrics;
 import io.shardlink.metrics.micrometer.ShardlinkMeterBinder;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import io.shardlink.testing.TestNodes;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -43,7 +46,7 @@ class MetricNamesTest {
             binder.bindTo(registry); // binds with the peer already there
 
             String text = Prometheus.format(sender.nodeId(), sender.metrics(), sender.peers(),
-                    sender.rdmaUnavailableReason() == null);
+                    sender.rdmaUnavailableReason() == null, ZeroCopyStats.of(sender));
             Map<String, Set<String>> fromText = families(text);
             Map<String, Set<String>> fromMicrometer = new TreeMap<>();
             for (Meter m : registry.getMeters()) {
@@ -61,8 +64,33 @@ class MetricNamesTest {
             assertThat(fromMicrometer).as("Micrometer meters vs /metrics families").isEqualTo(fromText);
             promtoolAgrees(text);
             assertThat(fromText).containsKeys("shardlink_bytes_total", "shardlink_read_latency_seconds",
-                    "shardlink_peer_bytes_total", "shardlink_peer_state", "shardlink_info");
+                    "shardlink_peer_bytes_total", "shardlink_peer_state", "shardlink_info",
+                    "shardlink_rdma_read_answers_total", "shardlink_rdma_read_answer_bytes_total",
+                    "shardlink_rdma_zero_copy_fallbacks_total", "shardlink_rdma_file_window_events_total",
+                    "shardlink_rdma_file_windows", "shardlink_rdma_file_window_pinned_bytes");
         }
+    }
+
+    @Test
+    void zeroCopyCountersAreExportedWithTheirValues() throws Exception {
+        ZeroCopyStats z = new ZeroCopyStats(101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 12, 113, 65536,
+                1 << 20, "no room");
+        String text = Prometheus.format("zc", new TransportMetrics("zc").snapshot(), List.of(), true, z);
+        assertThat(text.lines().filter(l -> l.startsWith("shardlink_rdma_"))).containsExactly(
+                "shardlink_rdma_read_answers_total{payload=\"zero_copy\"} 101",
+                "shardlink_rdma_read_answers_total{payload=\"copied\"} 103",
+                "shardlink_rdma_read_answer_bytes_total{payload=\"zero_copy\"} 102",
+                "shardlink_rdma_read_answer_bytes_total{payload=\"copied\"} 104",
+                "shardlink_rdma_zero_copy_fallbacks_total{reason=\"no_room\"} 105",
+                "shardlink_rdma_zero_copy_fallbacks_total{reason=\"crosses_window\"} 106",
+                "shardlink_rdma_zero_copy_fallbacks_total{reason=\"registration\"} 107",
+                "shardlink_rdma_file_window_events_total{event=\"registered\"} 108",
+                "shardlink_rdma_file_window_events_total{event=\"evicted\"} 109",
+                "shardlink_rdma_file_window_events_total{event=\"remapped\"} 110",
+                "shardlink_rdma_file_window_events_total{event=\"private\"} 111",
+                "shardlink_rdma_file_windows 12",
+                "shardlink_rdma_file_window_pinned_bytes 113");
+        promtoolAgrees(text);
     }
 
     /**

@@ -146,6 +146,15 @@ class StatusPageAndJsonLogsTest {
             assertThat(recv).hasSize(n).anyMatch(v -> (Long) v > 0);
             long served = (Long) ((Map<String, Object>) s.get("totals")).get("served_reads");
             assertThat(served).isEqualTo(2); // 8 MiB = two 4 MiB reads (the missing needle is not timed)
+            // zero-copy serving counters: present, and 0 here (reads served over QUIC are neither zero-copy nor
+            // counted as RDMA copies)
+            Map<String, Object> zc = (Map<String, Object>) s.get("zero_copy");
+            assertThat(zc).containsEntry("reads", 0L).containsEntry("bytes", 0L).containsEntry("copied_reads", 0L)
+                    .containsEntry("copied_bytes", 0L);
+            assertThat((Map<String, Object>) zc.get("fallbacks")).containsOnlyKeys("no_room", "crosses_window",
+                    "registration", "last_reason");
+            assertThat((Map<String, Object>) zc.get("windows")).containsOnlyKeys("registered", "evicted", "remapped",
+                    "private", "live", "pinned_bytes", "window_bytes", "limit_bytes").containsEntry("live", 0L);
 
             HttpResponse<String> page = get(hc, http, "/");
             assertThat(page.statusCode()).isEqualTo(200);

@@ -14,6 +14,7 @@ import io.shardlink.config.Transport;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.MetricsSnapshot;
+import io.shardlink.rdma.path.ZeroCopyStats;
 import io.shardlink.state.PeerState;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -42,6 +43,10 @@ import java.util.function.ToDoubleFunction;
  * (count and total time; the log2 buckets are in {@code /metrics} only: Micrometer has no function histogram).
  * Peer meters, tagged peer and address: {@code shardlink.peer.state} (state), {@code shardlink.peer.bytes} and
  * {@code shardlink.peer.operations} (transport, direction), {@code shardlink.peer.completions} (status).
+ * Zero-copy serving over RDMA ({@link ZeroCopyStats}): {@code shardlink.rdma.read.answers} and
+ * {@code shardlink.rdma.read.answer} (bytes; payload zero_copy/copied), {@code shardlink.rdma.zero.copy.fallbacks}
+ * (reason), {@code shardlink.rdma.file.window.events} (event), gauges {@code shardlink.rdma.file.windows} and
+ * {@code shardlink.rdma.file.window.pinned.bytes}.
  *
  * <p>Peers and fallback causes come and go, so a daemon thread ({@code shardlink-meters-NODE}) re-reads them every
  * {@code refresh} (10 s by default) and at every peer state change, adding and removing meters; like Micrometer's
@@ -62,6 +67,8 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
     private final Map<String, Memo> peerMemos = new HashMap<>();
     private final List<Meter> fixed = new ArrayList<>();
     private volatile Memo node0;
+    /** Held strongly for the same reason as peerMemos: the zero-copy meters' state object. */
+    private volatile ZeroCopyMemo zeroCopy;
     private MeterRegistry registry;
     private ScheduledExecutorService refresher;
     private boolean closed;
@@ -149,6 +156,43 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
         fixed.add(FunctionTimer.builder("shardlink.read.latency", m, x -> x.get().readLatency().count(),
                         x -> x.get().readLatency().meanNanos() * x.get().readLatency().count(), TimeUnit.NANOSECONDS)
                 .description("Blob read latency.").register(r));
+        bindZeroCopy(r);
+    }
+
+    /** The node's zero-copy serving counters (all 0 unless its RDMA path serves file-backed reads). */
+    private void bindZeroCopy(MeterRegistry r) {
+        ZeroCopyMemo z = new ZeroCopyMemo();
+        zeroCopy = z;
+        zcCounters(r, "shardlink.rdma.read.answers", "Read answers this node sent over RDMA, by payload: zero_copy "
+                + "(from a file window) or copied.", null, z, "payload", new String[] {"zero_copy", "copied"},
+                ZeroCopyStats::zeroCopyReads, ZeroCopyStats::copiedReads);
+        zcCounters(r, "shardlink.rdma.read.answer", "Payload bytes of the read answers this node sent over RDMA, by "
+                + "payload: zero_copy or copied.", BaseUnits.BYTES, z, "payload", new String[] {"zero_copy", "copied"},
+                ZeroCopyStats::zeroCopyBytes, ZeroCopyStats::copiedBytes);
+        zcCounters(r, "shardlink.rdma.zero.copy.fallbacks", "RDMA read answers copied instead of sent zero-copy, by "
+                + "reason.", null, z, "reason", new String[] {"no_room", "crosses_window", "registration"},
+                ZeroCopyStats::fallbackNoRoom, ZeroCopyStats::fallbackCrossesWindow, ZeroCopyStats::fallbackRegistration);
+        zcCounters(r, "shardlink.rdma.file.window.events", "Zero-copy file windows registered, evicted, remapped (file "
+                + "grew) and private (kernel before 6.2).", null, z, "event",
+                new String[] {"registered", "evicted", "remapped", "private"}, ZeroCopyStats::windowsRegistered,
+                ZeroCopyStats::windowsEvicted, ZeroCopyStats::windowsRemapped, ZeroCopyStats::windowsPrivate);
+        fixed.add(Gauge.builder("shardlink.rdma.file.windows", z, x -> x.get().liveWindows())
+                .description("Zero-copy file windows registered now.").register(r));
+        fixed.add(Gauge.builder("shardlink.rdma.file.window.pinned.bytes", z, x -> x.get().windowPinnedBytes())
+                .description("Bytes the zero-copy file windows pin now (also in the node's pinned budget).")
+                .register(r));
+    }
+
+    /** One counter per {@code values[i]} of tag {@code key}, reading {@code f[i]}. */
+    @SafeVarargs
+    private void zcCounters(MeterRegistry r, String name, String help, String unit, ZeroCopyMemo z, String key,
+                            String[] values, ToDoubleFunction<ZeroCopyStats>... f) {
+        for (int i = 0; i < values.length; i++) {
+            ToDoubleFunction<ZeroCopyStats> fi = f[i];
+            FunctionCounter.Builder<ZeroCopyMemo> b = FunctionCounter.builder(name, z, x -> fi.applyAsDouble(x.get()))
+                    .description(help).tags(key, values[i]);
+            fixed.add((unit != null ? b.baseUnit(unit) : b).register(r));
+        }
     }
 
     /** Re-reads peers and fallback causes: registers meters for new ones, removes those of gone ones. */
@@ -260,6 +304,23 @@ public final class ShardlinkMeterBinder implements MeterBinder, AutoCloseable {
         }
         String h = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
         return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + a.getPort();
+    }
+
+    /** The node's zero-copy statistics, re-read when older than snapshotMaxAge. */
+    private final class ZeroCopyMemo {
+        private volatile ZeroCopyStats last;
+        private volatile long at;
+
+        ZeroCopyStats get() {
+            long now = System.nanoTime();
+            ZeroCopyStats s = last;
+            if (s == null || now - at >= snapshotMaxAge.toNanos()) {
+                s = ZeroCopyStats.of(node);
+                last = s;
+                at = now;
+            }
+            return s;
+        }
     }
 
     /** One scope's snapshot, re-read when older than snapshotMaxAge. */

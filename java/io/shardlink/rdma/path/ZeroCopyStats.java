@@ -1,5 +1,7 @@
 package io.shardlink.rdma.path;
 
+import io.shardlink.api.ShardlinkNode;
+
 /**
  * How this node's RDMA path served blob reads: straight from registered file windows (zero-copy) or by copying the
  * blob into a registered staging buffer, and why a read that could have gone zero-copy did not.
@@ -26,5 +28,11 @@ public record ZeroCopyStats(long zeroCopyReads, long zeroCopyBytes, long copiedR
                             long fallbackNoRoom, long fallbackCrossesWindow, long fallbackRegistration,
                             long windowsRegistered, long windowsEvicted, long windowsRemapped, long windowsPrivate, int liveWindows,
                             long windowPinnedBytes, long windowBytes, long windowLimit, String lastRefusal) {
-    static final ZeroCopyStats NONE = new ZeroCopyStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
+    /** All zero: a node without zero-copy file windows (no RDMA, not this provider, or zero-copy reads off). */
+    public static final ZeroCopyStats NONE = new ZeroCopyStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
+
+    /** The node's zero-copy statistics, or {@link #NONE} when its data path is not {@link RdmaDataPathProvider}. */
+    public static ZeroCopyStats of(ShardlinkNode node) {
+        return node.dataPathProvider() instanceof RdmaDataPathProvider r ? r.zeroCopyStats() : NONE;
+    }
 }

@@ -46,7 +46,7 @@ class SeaweedZeroCopyRdmaTest {
     @TempDir
     Path tmp;
 
-    private static ShardlinkConfig config(String id, String device) throws Exception {
+    static ShardlinkConfig config(String id, String device) throws Exception {
         return RdmaPathTestSupport.vmConfig(id, device).requestTimeout(Duration.ofSeconds(180))
                 .idleTimeout(Duration.ofMinutes(30)).build();
     }
