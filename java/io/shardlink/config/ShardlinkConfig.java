@@ -32,6 +32,7 @@ public final class ShardlinkConfig {
      * can pin stays bounded (answers are built by the worker threads, a few at a time).
      */
     public static final int DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER = 4096;
+    public static final int DEFAULT_MAX_INCOMING_COPIES_PER_PEER = 64;
     public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
     /** UDP payload for ordinary (1500-byte MTU) networks. */
     public static final int QUIC_PAYLOAD_ORDINARY = 1350;
@@ -65,6 +66,7 @@ public final class ShardlinkConfig {
     private final int quicMaxStreams;
     private final int quicReadStreams;
     private final int maxInFlightReadsPerPeer;
+    private final int maxIncomingCopiesPerPeer;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -102,6 +104,7 @@ public final class ShardlinkConfig {
         this.quicMaxStreams = b.quicMaxStreams;
         this.quicReadStreams = b.quicReadStreams;
         this.maxInFlightReadsPerPeer = b.maxInFlightReadsPerPeer;
+        this.maxIncomingCopiesPerPeer = b.maxIncomingCopiesPerPeer;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -143,6 +146,7 @@ public final class ShardlinkConfig {
         b.quicMaxStreams = quicMaxStreams;
         b.quicReadStreams = quicReadStreams;
         b.maxInFlightReadsPerPeer = maxInFlightReadsPerPeer;
+        b.maxIncomingCopiesPerPeer = maxIncomingCopiesPerPeer;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -216,6 +220,12 @@ public final class ShardlinkConfig {
      * past it is refused at once with ERROR TOO_MANY_READS (never queued without bound).
      */
     public int maxInFlightReadsPerPeer() { return maxInFlightReadsPerPeer; }
+    /**
+     * Shard copies one peer may have open on this node as their receiver (begun, not yet done or aborted); a new
+     * COPY_BEGIN past it is refused at once with ERROR TOO_MANY_COPIES, so one peer cannot open sinks without
+     * bound. Resumes of copies already open are never refused.
+     */
+    public int maxIncomingCopiesPerPeer() { return maxIncomingCopiesPerPeer; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -278,6 +288,7 @@ public final class ShardlinkConfig {
         private int quicMaxStreams = 4096;
         private int quicReadStreams = DEFAULT_QUIC_READ_STREAMS;
         private int maxInFlightReadsPerPeer = DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER;
+        private int maxIncomingCopiesPerPeer = DEFAULT_MAX_INCOMING_COPIES_PER_PEER;
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -321,6 +332,8 @@ public final class ShardlinkConfig {
         public Builder quicReadStreams(int v) { this.quicReadStreams = v; return this; }
         /** Per-peer in-flight read limit on the serving node; default {@value #DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER}. */
         public Builder maxInFlightReadsPerPeer(int v) { this.maxInFlightReadsPerPeer = v; return this; }
+        /** Per-peer limit of incoming copies open on this node; default {@value #DEFAULT_MAX_INCOMING_COPIES_PER_PEER}. */
+        public Builder maxIncomingCopiesPerPeer(int v) { this.maxIncomingCopiesPerPeer = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -393,6 +406,8 @@ public final class ShardlinkConfig {
                     "quicReadStreams must be in 0..64 (0 = a stream per read), got " + quicReadStreams);
             require(maxInFlightReadsPerPeer >= 1 && maxInFlightReadsPerPeer <= 1_000_000,
                     "maxInFlightReadsPerPeer must be in 1..1000000, got " + maxInFlightReadsPerPeer);
+            require(maxIncomingCopiesPerPeer >= 1 && maxIncomingCopiesPerPeer <= 100_000,
+                    "maxIncomingCopiesPerPeer must be in 1..100000, got " + maxIncomingCopiesPerPeer);
             require(quicStreamWindow >= 64 * KiB,
                     "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
             require(quicConnectionWindow >= quicStreamWindow,
