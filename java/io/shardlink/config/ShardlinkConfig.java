@@ -33,6 +33,7 @@ public final class ShardlinkConfig {
      */
     public static final int DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER = 4096;
     public static final int DEFAULT_MAX_INCOMING_COPIES_PER_PEER = 64;
+    public static final int DEFAULT_MAX_RINGS_PER_PEER = 16;
     public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
     /** UDP payload for ordinary (1500-byte MTU) networks. */
     public static final int QUIC_PAYLOAD_ORDINARY = 1350;
@@ -67,6 +68,7 @@ public final class ShardlinkConfig {
     private final int quicReadStreams;
     private final int maxInFlightReadsPerPeer;
     private final int maxIncomingCopiesPerPeer;
+    private final int maxRingsPerPeer;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -105,6 +107,7 @@ public final class ShardlinkConfig {
         this.quicReadStreams = b.quicReadStreams;
         this.maxInFlightReadsPerPeer = b.maxInFlightReadsPerPeer;
         this.maxIncomingCopiesPerPeer = b.maxIncomingCopiesPerPeer;
+        this.maxRingsPerPeer = b.maxRingsPerPeer;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -147,6 +150,7 @@ public final class ShardlinkConfig {
         b.quicReadStreams = quicReadStreams;
         b.maxInFlightReadsPerPeer = maxInFlightReadsPerPeer;
         b.maxIncomingCopiesPerPeer = maxIncomingCopiesPerPeer;
+        b.maxRingsPerPeer = maxRingsPerPeer;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -226,6 +230,12 @@ public final class ShardlinkConfig {
      * bound. Resumes of copies already open are never refused.
      */
     public int maxIncomingCopiesPerPeer() { return maxIncomingCopiesPerPeer; }
+    /**
+     * RDMA receive rings one peer may hold granted on this node at once (each pins numMemoryRegions slots); a
+     * RING_REQ past it is declined with the reason, so that copy goes over QUIC and one peer cannot take the
+     * whole pinned budget.
+     */
+    public int maxRingsPerPeer() { return maxRingsPerPeer; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -289,6 +299,7 @@ public final class ShardlinkConfig {
         private int quicReadStreams = DEFAULT_QUIC_READ_STREAMS;
         private int maxInFlightReadsPerPeer = DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER;
         private int maxIncomingCopiesPerPeer = DEFAULT_MAX_INCOMING_COPIES_PER_PEER;
+        private int maxRingsPerPeer = DEFAULT_MAX_RINGS_PER_PEER;
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -334,6 +345,8 @@ public final class ShardlinkConfig {
         public Builder maxInFlightReadsPerPeer(int v) { this.maxInFlightReadsPerPeer = v; return this; }
         /** Per-peer limit of incoming copies open on this node; default {@value #DEFAULT_MAX_INCOMING_COPIES_PER_PEER}. */
         public Builder maxIncomingCopiesPerPeer(int v) { this.maxIncomingCopiesPerPeer = v; return this; }
+        /** Per-peer limit of RDMA receive rings granted by this node; default {@value #DEFAULT_MAX_RINGS_PER_PEER}. */
+        public Builder maxRingsPerPeer(int v) { this.maxRingsPerPeer = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -408,6 +421,8 @@ public final class ShardlinkConfig {
                     "maxInFlightReadsPerPeer must be in 1..1000000, got " + maxInFlightReadsPerPeer);
             require(maxIncomingCopiesPerPeer >= 1 && maxIncomingCopiesPerPeer <= 100_000,
                     "maxIncomingCopiesPerPeer must be in 1..100000, got " + maxIncomingCopiesPerPeer);
+            require(maxRingsPerPeer >= 1 && maxRingsPerPeer <= 1024,
+                    "maxRingsPerPeer must be in 1..1024, got " + maxRingsPerPeer);
             require(quicStreamWindow >= 64 * KiB,
                     "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
             require(quicConnectionWindow >= quicStreamWindow,

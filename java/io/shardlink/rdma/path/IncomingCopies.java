@@ -83,6 +83,12 @@ final class IncomingCopies {
             if (byTransfer.containsKey(r.transferId())) {
                 return PathMessages.refused("transfer " + r.transferId() + " already has an RDMA ring at " + local);
             }
+            int maxRings = config.maxRingsPerPeer();
+            if (byTransfer.size() >= maxRings) {
+                stats.ringsOverLimit.increment();
+                return decline(r, "node " + local + " already grants " + peerId() + " " + byTransfer.size()
+                        + " receive rings (maxRingsPerPeer = " + maxRings + ")");
+            }
             if (bytes > Integer.MAX_VALUE || !budget.tryReserve(bytes)) {
                 return decline(r, "node " + local + " has no room in its pinned-memory budget (" + budget + ") for a "
                         + PinnedBudget.mib(bytes) + " receive ring (" + count + " x " + slotSize + " bytes)");
