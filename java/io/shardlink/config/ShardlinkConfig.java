@@ -69,6 +69,7 @@ public final class ShardlinkConfig {
     private final int maxInFlightReadsPerPeer;
     private final int maxIncomingCopiesPerPeer;
     private final int maxRingsPerPeer;
+    private final Duration ringIdleTimeout;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -108,6 +109,7 @@ public final class ShardlinkConfig {
         this.maxInFlightReadsPerPeer = b.maxInFlightReadsPerPeer;
         this.maxIncomingCopiesPerPeer = b.maxIncomingCopiesPerPeer;
         this.maxRingsPerPeer = b.maxRingsPerPeer;
+        this.ringIdleTimeout = b.ringIdleTimeout;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -151,6 +153,7 @@ public final class ShardlinkConfig {
         b.maxInFlightReadsPerPeer = maxInFlightReadsPerPeer;
         b.maxIncomingCopiesPerPeer = maxIncomingCopiesPerPeer;
         b.maxRingsPerPeer = maxRingsPerPeer;
+        b.ringIdleTimeout = ringIdleTimeout;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -236,6 +239,12 @@ public final class ShardlinkConfig {
      * whole pinned budget.
      */
     public int maxRingsPerPeer() { return maxRingsPerPeer; }
+    /**
+     * A granted RDMA receive ring with nothing written into it, announced or acknowledged for this long is revoked
+     * (deregistered: its rkey stops working) and its copy aborted with ERROR RING_REVOKED on both sides, so a
+     * stalled sender cannot keep memory pinned.
+     */
+    public Duration ringIdleTimeout() { return ringIdleTimeout; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -300,6 +309,7 @@ public final class ShardlinkConfig {
         private int maxInFlightReadsPerPeer = DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER;
         private int maxIncomingCopiesPerPeer = DEFAULT_MAX_INCOMING_COPIES_PER_PEER;
         private int maxRingsPerPeer = DEFAULT_MAX_RINGS_PER_PEER;
+        private Duration ringIdleTimeout = Duration.ofSeconds(60);
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -347,6 +357,8 @@ public final class ShardlinkConfig {
         public Builder maxIncomingCopiesPerPeer(int v) { this.maxIncomingCopiesPerPeer = v; return this; }
         /** Per-peer limit of RDMA receive rings granted by this node; default {@value #DEFAULT_MAX_RINGS_PER_PEER}. */
         public Builder maxRingsPerPeer(int v) { this.maxRingsPerPeer = v; return this; }
+        /** Idle time after which a granted RDMA receive ring is revoked; default 60 s. */
+        public Builder ringIdleTimeout(Duration v) { this.ringIdleTimeout = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -421,6 +433,7 @@ public final class ShardlinkConfig {
                     "maxInFlightReadsPerPeer must be in 1..1000000, got " + maxInFlightReadsPerPeer);
             require(maxIncomingCopiesPerPeer >= 1 && maxIncomingCopiesPerPeer <= 100_000,
                     "maxIncomingCopiesPerPeer must be in 1..100000, got " + maxIncomingCopiesPerPeer);
+            requirePositive(ringIdleTimeout, "ringIdleTimeout");
             require(maxRingsPerPeer >= 1 && maxRingsPerPeer <= 1024,
                     "maxRingsPerPeer must be in 1..1024, got " + maxRingsPerPeer);
             require(quicStreamWindow >= 64 * KiB,

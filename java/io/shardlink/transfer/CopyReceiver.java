@@ -324,8 +324,10 @@ public final class CopyReceiver {
     private void peerAbort(FrameHeader h, String message) {
         Incoming in = transfers.get(h.id());
         if (in != null) {
-            submit(in, () -> fail(in, new FrameException(h.errorCode(), "sender " + peerNode.get() + " aborted "
-                    + in.what() + ": " + message)), null);
+            // RING_REVOKED is this node's own verdict (delivered like the sender's ERROR): not the sender's doing
+            String who = h.errorCode() == ErrorCode.RING_REVOKED ? "" : "sender " + peerNode.get() + " ";
+            submit(in, () -> fail(in, new FrameException(h.errorCode(), who + "aborted " + in.what() + ": " + message)),
+                    null);
         }
     }
 

@@ -112,6 +112,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private final SendQueue sends;
     private final ReceiveQueue receives;
     private final IncomingCopies incoming;
+    /** Confined to the poller thread (see sweepIdleRings). */
+    private final RingIdleSweep idleSweep;
     private final ReadChannel reads;
     private final ReadServer readServer;
 
@@ -190,6 +192,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
                 config.maxSendSize(), engine.options().splitWrites());
         this.receives = new ReceiveQueue(this, m1, stats, limits, membership.wrBase(), sq, rq, recvBatch);
         this.incoming = new IncomingCopies(this, provider, limits);
+        this.idleSweep = new RingIdleSweep(config.ringIdleTimeout(), System.nanoTime());
         this.reads = new ReadChannel(this, m2, npages, limits);
         this.readServer = new ReadServer(this, provider);
         stats.liveRegions.addAndGet(2);
@@ -224,6 +227,13 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     IncomingCopies incoming() {
         return incoming;
+    }
+
+    /** Revokes receive rings idle past ringIdleTimeout, when a sweep is due (poller thread). */
+    void sweepIdleRings(long now) {
+        if (idleSweep.due(now)) {
+            incoming.revokeIdle(idleSweep, now);
+        }
     }
 
     ReadChannel reads() {
