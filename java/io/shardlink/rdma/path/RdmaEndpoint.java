@@ -134,6 +134,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.provider = provider;
         this.peer = peer;
         this.config = provider.config();
+        this.idleSweep = new RingIdleSweep(config.ringIdleTimeout(), System.nanoTime());
         this.opts = provider.options();
         this.stats = provider.statsRecorder();
         this.budget = provider.budget();
@@ -192,7 +193,6 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
                 config.maxSendSize(), engine.options().splitWrites());
         this.receives = new ReceiveQueue(this, m1, stats, limits, membership.wrBase(), sq, rq, recvBatch);
         this.incoming = new IncomingCopies(this, provider, limits);
-        this.idleSweep = new RingIdleSweep(config.ringIdleTimeout(), System.nanoTime());
         this.reads = new ReadChannel(this, m2, npages, limits);
         this.readServer = new ReadServer(this, provider);
         stats.liveRegions.addAndGet(2);
@@ -231,8 +231,11 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     /** Revokes receive rings idle past ringIdleTimeout, when a sweep is due (poller thread). */
     void sweepIdleRings(long now) {
-        if (idleSweep.due(now)) {
-            incoming.revokeIdle(idleSweep, now);
+        // the poller may see this endpoint while its constructor is still running (it joins the poller first)
+        RingIdleSweep sweep = idleSweep;
+        IncomingCopies in = incoming;
+        if (sweep != null && in != null && sweep.due(now)) {
+            in.revokeIdle(sweep, now);
         }
     }
 
