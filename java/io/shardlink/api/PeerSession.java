@@ -145,6 +145,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         metrics = node.metricsRoot().peer(peerId, state::state);
         receiver = new CopyReceiver(config.nodeId(), () -> peerId, (p, sh, t) -> node.sinkFactory().open(p, sh, t), node.workers(),
                 config.numMemoryRegions(), metrics)
+                .maxIncomingCopies(config.maxIncomingCopiesPerPeer())
                 .busyHeartbeats(conn.channel().eventLoop(), config.requestTimeout().dividedBy(3));
         ReadService rs = new ReadService(config.nodeId(), () -> peerId, node::blobSource, node.readers(),
                 conn.channel().alloc(), config.maxSendSize(), metrics);

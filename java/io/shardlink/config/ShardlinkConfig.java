@@ -32,6 +32,8 @@ public final class ShardlinkConfig {
      * can pin stays bounded (answers are built by the worker threads, a few at a time).
      */
     public static final int DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER = 4096;
+    public static final int DEFAULT_MAX_INCOMING_COPIES_PER_PEER = 64;
+    public static final int DEFAULT_MAX_RINGS_PER_PEER = 16;
     public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
     /** UDP payload for ordinary (1500-byte MTU) networks. */
     public static final int QUIC_PAYLOAD_ORDINARY = 1350;
@@ -65,6 +67,9 @@ public final class ShardlinkConfig {
     private final int quicMaxStreams;
     private final int quicReadStreams;
     private final int maxInFlightReadsPerPeer;
+    private final int maxIncomingCopiesPerPeer;
+    private final int maxRingsPerPeer;
+    private final Duration ringIdleTimeout;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -102,6 +107,9 @@ public final class ShardlinkConfig {
         this.quicMaxStreams = b.quicMaxStreams;
         this.quicReadStreams = b.quicReadStreams;
         this.maxInFlightReadsPerPeer = b.maxInFlightReadsPerPeer;
+        this.maxIncomingCopiesPerPeer = b.maxIncomingCopiesPerPeer;
+        this.maxRingsPerPeer = b.maxRingsPerPeer;
+        this.ringIdleTimeout = b.ringIdleTimeout;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -143,6 +151,9 @@ public final class ShardlinkConfig {
         b.quicMaxStreams = quicMaxStreams;
         b.quicReadStreams = quicReadStreams;
         b.maxInFlightReadsPerPeer = maxInFlightReadsPerPeer;
+        b.maxIncomingCopiesPerPeer = maxIncomingCopiesPerPeer;
+        b.maxRingsPerPeer = maxRingsPerPeer;
+        b.ringIdleTimeout = ringIdleTimeout;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -216,6 +227,24 @@ public final class ShardlinkConfig {
      * past it is refused at once with ERROR TOO_MANY_READS (never queued without bound).
      */
     public int maxInFlightReadsPerPeer() { return maxInFlightReadsPerPeer; }
+    /**
+     * Shard copies one peer may have open on this node as their receiver (begun, not yet done or aborted); a new
+     * COPY_BEGIN past it is refused at once with ERROR TOO_MANY_COPIES, so one peer cannot open sinks without
+     * bound. Resumes of copies already open are never refused.
+     */
+    public int maxIncomingCopiesPerPeer() { return maxIncomingCopiesPerPeer; }
+    /**
+     * RDMA receive rings one peer may hold granted on this node at once (each pins numMemoryRegions slots); a
+     * RING_REQ past it is declined with the reason, so that copy goes over QUIC and one peer cannot take the
+     * whole pinned budget.
+     */
+    public int maxRingsPerPeer() { return maxRingsPerPeer; }
+    /**
+     * A granted RDMA receive ring with nothing written into it, announced or acknowledged for this long is revoked
+     * (deregistered: its rkey stops working) and its copy aborted with ERROR RING_REVOKED on both sides, so a
+     * stalled sender cannot keep memory pinned.
+     */
+    public Duration ringIdleTimeout() { return ringIdleTimeout; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -278,6 +307,9 @@ public final class ShardlinkConfig {
         private int quicMaxStreams = 4096;
         private int quicReadStreams = DEFAULT_QUIC_READ_STREAMS;
         private int maxInFlightReadsPerPeer = DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER;
+        private int maxIncomingCopiesPerPeer = DEFAULT_MAX_INCOMING_COPIES_PER_PEER;
+        private int maxRingsPerPeer = DEFAULT_MAX_RINGS_PER_PEER;
+        private Duration ringIdleTimeout = Duration.ofSeconds(60);
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -321,6 +353,12 @@ public final class ShardlinkConfig {
         public Builder quicReadStreams(int v) { this.quicReadStreams = v; return this; }
         /** Per-peer in-flight read limit on the serving node; default {@value #DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER}. */
         public Builder maxInFlightReadsPerPeer(int v) { this.maxInFlightReadsPerPeer = v; return this; }
+        /** Per-peer limit of incoming copies open on this node; default {@value #DEFAULT_MAX_INCOMING_COPIES_PER_PEER}. */
+        public Builder maxIncomingCopiesPerPeer(int v) { this.maxIncomingCopiesPerPeer = v; return this; }
+        /** Per-peer limit of RDMA receive rings granted by this node; default {@value #DEFAULT_MAX_RINGS_PER_PEER}. */
+        public Builder maxRingsPerPeer(int v) { this.maxRingsPerPeer = v; return this; }
+        /** Idle time after which a granted RDMA receive ring is revoked; default 60 s. */
+        public Builder ringIdleTimeout(Duration v) { this.ringIdleTimeout = v; return this; }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -393,6 +431,11 @@ public final class ShardlinkConfig {
                     "quicReadStreams must be in 0..64 (0 = a stream per read), got " + quicReadStreams);
             require(maxInFlightReadsPerPeer >= 1 && maxInFlightReadsPerPeer <= 1_000_000,
                     "maxInFlightReadsPerPeer must be in 1..1000000, got " + maxInFlightReadsPerPeer);
+            require(maxIncomingCopiesPerPeer >= 1 && maxIncomingCopiesPerPeer <= 100_000,
+                    "maxIncomingCopiesPerPeer must be in 1..100000, got " + maxIncomingCopiesPerPeer);
+            requirePositive(ringIdleTimeout, "ringIdleTimeout");
+            require(maxRingsPerPeer >= 1 && maxRingsPerPeer <= 1024,
+                    "maxRingsPerPeer must be in 1..1024, got " + maxRingsPerPeer);
             require(quicStreamWindow >= 64 * KiB,
                     "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
             require(quicConnectionWindow >= quicStreamWindow,

@@ -12,7 +12,8 @@ public enum CompletionStatus {
     ABORTED,
     /**
      * A read refused by the serving node because its peer had maxInFlightReadsPerPeer reads in flight there
-     * (ERROR TOO_MANY_READS); counted on the serving node, per peer.
+     * (ERROR TOO_MANY_READS), or a copy refused by the receiving node because its peer had
+     * maxIncomingCopiesPerPeer copies open there (ERROR TOO_MANY_COPIES); counted on the refusing node, per peer.
      */
     OVER_LIMIT
 }

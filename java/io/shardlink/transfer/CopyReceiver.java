@@ -50,6 +50,8 @@ public final class CopyReceiver {
     /** Where busy heartbeats are timed, and how often they go while a sink call runs (see BusyHeartbeat). */
     private volatile ScheduledExecutorService ticker;
     private volatile Duration busyInterval;
+    /** Copies this peer may have open here (see maxIncomingCopies); unbounded until set. */
+    private volatile int maxCopies = Integer.MAX_VALUE;
 
     public CopyReceiver(String localNode, Supplier<String> peerNode, ShardSinkFactory sinks, Executor workers,
                         int credits, TransportMetrics metrics) {
@@ -69,6 +71,15 @@ public final class CopyReceiver {
     public CopyReceiver busyHeartbeats(ScheduledExecutorService ticker, Duration interval) {
         this.ticker = ticker;
         this.busyInterval = interval;
+        return this;
+    }
+
+    /**
+     * At most {@code max} copies from this peer open here at once: a new COPY_BEGIN past it is refused with ERROR
+     * TOO_MANY_COPIES (counted OVER_LIMIT) before any sink is opened, so a flooding peer holds no more than that.
+     */
+    public CopyReceiver maxIncomingCopies(int max) {
+        this.maxCopies = max;
         return this;
     }
 
@@ -187,6 +198,17 @@ public final class CopyReceiver {
             reply.sendError(id, 0, new FrameException(ErrorCode.PROTOCOL, "transfer " + id + " already exists"), true);
             return;
         }
+        int limit = maxCopies;
+        // counted after the insert: two racing begins at the limit may both be refused, never both admitted
+        if (transfers.size() > limit) {
+            transfers.remove(id, created);
+            metrics.completion(CompletionStatus.OVER_LIMIT);
+            reply.sendError(id, 0, new FrameException(ErrorCode.TOO_MANY_COPIES, "copy of shard " + h.shardId()
+                    + " (transfer " + id + ") refused by " + localNode + ": " + peerNode.get() + " already has "
+                    + limit + " copies open here (maxIncomingCopiesPerPeer = " + limit + "); retry when some have"
+                    + " finished"), true);
+            return;
+        }
         submit(created, () -> {
             try (BusyHeartbeat hb = busy(created, reply)) {
                 created.sink = sinks.open(peerNode.get(), created.shardId, created.total);
@@ -302,8 +324,10 @@ public final class CopyReceiver {
     private void peerAbort(FrameHeader h, String message) {
         Incoming in = transfers.get(h.id());
         if (in != null) {
-            submit(in, () -> fail(in, new FrameException(h.errorCode(), "sender " + peerNode.get() + " aborted "
-                    + in.what() + ": " + message)), null);
+            // RING_REVOKED is this node's own verdict (delivered like the sender's ERROR): not the sender's doing
+            String who = h.errorCode() == ErrorCode.RING_REVOKED ? "" : "sender " + peerNode.get() + " ";
+            submit(in, () -> fail(in, new FrameException(h.errorCode(), who + "aborted " + in.what() + ": " + message)),
+                    null);
         }
     }
 

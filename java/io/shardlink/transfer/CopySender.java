@@ -265,6 +265,17 @@ public final class CopySender implements Runnable {
                     throw new ShardlinkException(what() + ": reading the source (" + source.describe()
                             + ") at offset " + next + " failed: " + e.getMessage(), e);
                 }
+                // the source may have blocked (a stalled disk): the receiver may have given the copy up meanwhile
+                // (e.g. revoked an idle RDMA ring), and a chunk written after that must not go out
+                lock.lock();
+                try {
+                    throwIfGivenUp();
+                } catch (RuntimeException e) {
+                    buf.release();
+                    throw e;
+                } finally {
+                    lock.unlock();
+                }
                 ch.sendChunk(next, buf, len, crc, next + len == total);
                 ctx.transportMetrics().record(path.transport(), Direction.SENT, len);
                 chunks++;
@@ -305,6 +316,19 @@ public final class CopySender implements Runnable {
         boolean ok();
     }
 
+    /** Throws if the copy was aborted here or rejected by the receiver (lock held). */
+    private void throwIfGivenUp() {
+        checkAborted();
+        if (rejected != null && rejected.code() == io.shardlink.wire.ErrorCode.SHUTTING_DOWN) {
+            throw new ShardlinkClosedException(what() + ": " + ctx.peerNodeId() + " is closing ["
+                    + rejected.code() + "]: " + rejected.getMessage(), rejected);
+        }
+        if (rejected != null) {
+            throw new ShardlinkException(what() + ": rejected by " + ctx.peerNodeId() + " ["
+                    + rejected.code() + "]: " + rejected.getMessage(), rejected.code(), rejected);
+        }
+    }
+
     /** Waits (lock held for the checks) until cond, a path failure (false), rejection/abort (throws), or no progress. */
     private boolean await(Cond cond, String what) throws Exception {
         long timeout = ctx.requestTimeout().toNanos();
@@ -314,15 +338,7 @@ public final class CopySender implements Runnable {
             long lastHeard = heard;
             long deadline = System.nanoTime() + timeout;
             while (true) {
-                checkAborted();
-                if (rejected != null && rejected.code() == io.shardlink.wire.ErrorCode.SHUTTING_DOWN) {
-                    throw new ShardlinkClosedException(what() + ": " + ctx.peerNodeId() + " is closing ["
-                            + rejected.code() + "]: " + rejected.getMessage(), rejected);
-                }
-                if (rejected != null) {
-                    throw new ShardlinkException(what() + ": rejected by " + ctx.peerNodeId() + " ["
-                            + rejected.code() + "]: " + rejected.getMessage(), rejected.code(), rejected);
-                }
+                throwIfGivenUp();
                 if (pathFailure != null) {
                     return false;
                 }

@@ -25,7 +25,17 @@ public enum ErrorCode {
      * The reader has more reads in flight on this node than its per-peer limit (maxInFlightReadsPerPeer): this
      * read is refused, not queued; the shared read stream and the other reads go on.
      */
-    TOO_MANY_READS(19);
+    TOO_MANY_READS(19),
+    /**
+     * The sender already has maxIncomingCopiesPerPeer copies open on this node as their receiver: this new copy
+     * is refused at once (nothing opened); the connection and the other copies go on.
+     */
+    TOO_MANY_COPIES(20),
+    /**
+     * The receiver revoked this copy's RDMA receive ring (deregistered it) because nothing was written into it,
+     * announced or acknowledged for ringIdleTimeout: the copy is aborted on both sides.
+     */
+    RING_REVOKED(21);
 
     private final int code;
 

@@ -42,6 +42,8 @@ final class CompletionPoller implements Runnable {
     // guarded by the engine
     private int count;
     private volatile boolean ending;
+    /** When to next ask the endpoints for idle-ring sweeps (each keeps its own period). */
+    private long nextSweepCheck = System.nanoTime();
 
     CompletionPoller(RdmaEngine engine, CompletionQueue cq, int capacity, PollMode mode, int spinMicros,
                      int pollTimeoutMs, RdmaPathStats stats) {
@@ -143,6 +145,11 @@ final class CompletionPoller implements Runnable {
                 if (!attention.isEmpty() || !watched.isEmpty()) {
                     lookAfterFailed();
                 }
+                long now = System.nanoTime();
+                if (now - nextSweepCheck >= 0) {
+                    nextSweepCheck = now + RingIdleSweep.MIN_PERIOD_NANOS;
+                    sweepIdleRings(now);
+                }
             }
         } catch (Throwable t) {
             crash = t;
@@ -194,6 +201,20 @@ final class CompletionPoller implements Runnable {
             }
         }
         touched.clear();
+    }
+
+    private void sweepIdleRings(long now) {
+        for (int s = 0; s < endpoints.length(); s++) {
+            RdmaEndpoint ep = endpoints.get(s);
+            if (ep != null && !ep.isTornDown()) {
+                try {
+                    ep.sweepIdleRings(now);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, ep.local() + ": revoking idle rings of " + ep.peerId()
+                            + " failed", e);
+                }
+            }
+        }
     }
 
     /** Tears down closed endpoints now, failed ones once drained (or after DRAIN_SECONDS). */

@@ -32,6 +32,8 @@ final class CopyRing {
     final AtomicBoolean released = new AtomicBoolean();
     /** The receiver refused the transfer: chunks are dropped until the sender stops. */
     volatile boolean closing;
+    /** Last chunk written, COPY_BEGIN/END announced or answer sent (System.nanoTime): see RingIdleSweep. */
+    volatile long lastActivity = System.nanoTime();
 
     CopyRing(IncomingCopies owner, int index, int generation, long transferId, long shardId, MemoryRegion mr,
              int slotSize, int count, long bytes) {
@@ -61,6 +63,7 @@ final class CopyRing {
             if (payload != null) {
                 payload.release(); // ACK and COPY_DONE have none
             }
+            lastActivity = System.nanoTime(); // ACKs (busy heartbeats too): a slow sink is not an idle ring
             owner.sends().postSmall(Opcode.SEND_IMM, Imm.send(Imm.S_TO_SENDER, 0), 0, 0, header, null);
             if (header.type() == FrameType.COPY_DONE) {
                 owner.release(CopyRing.this); // every chunk was acknowledged before COPY_END: nothing more comes

@@ -83,6 +83,12 @@ final class IncomingCopies {
             if (byTransfer.containsKey(r.transferId())) {
                 return PathMessages.refused("transfer " + r.transferId() + " already has an RDMA ring at " + local);
             }
+            int maxRings = config.maxRingsPerPeer();
+            if (byTransfer.size() >= maxRings) {
+                stats.ringsOverLimit.increment();
+                return decline(r, "node " + local + " already grants " + peerId() + " " + byTransfer.size()
+                        + " receive rings (maxRingsPerPeer = " + maxRings + ")");
+            }
             if (bytes > Integer.MAX_VALUE || !budget.tryReserve(bytes)) {
                 return decline(r, "node " + local + " has no room in its pinned-memory budget (" + budget + ") for a "
                         + PinnedBudget.mib(bytes) + " receive ring (" + count + " x " + slotSize + " bytes)");
@@ -135,6 +141,9 @@ final class IncomingCopies {
     void onCopyControl(Frame f) {
         FrameHeader h = f.header();
         CopyRing ring = byTransfer.get(h.id());
+        if (ring != null) {
+            ring.lastActivity = System.nanoTime();
+        }
         switch (h.type()) {
             case COPY_BEGIN -> {
                 if (ring == null) {
@@ -178,6 +187,7 @@ final class IncomingCopies {
         if (ring.closing) {
             return; // the receiver refused the transfer: drop until the sender stops
         }
+        ring.lastActivity = System.nanoTime();
         int off = s * ring.slotSize;
         FrameHeader h = new FrameHeader();
         try {
@@ -222,6 +232,33 @@ final class IncomingCopies {
         }
         budget.release(ring.bytes);
         stats.liveRings.decrementAndGet();
+    }
+
+    /**
+     * Revokes every ring idle past the sweep's timeout (poller thread): deregistered at once, so its rkey stops
+     * working and its memory goes back to the budget; the copy is aborted here (the receiver's transfer fails
+     * with the cause) and the sender is told with ERROR RING_REVOKED.
+     */
+    void revokeIdle(RingIdleSweep sweep, long now) {
+        for (CopyRing ring : byTransfer.values()) {
+            long last = ring.lastActivity;
+            if (ring.released.get() || !sweep.idle(last, now)) {
+                continue;
+            }
+            String why = "node " + ep.local() + " revoked the RDMA receive ring of shard " + ring.shardId
+                    + " (transfer " + ring.transferId + ") from " + peerId() + ": nothing written, announced or "
+                    + "acknowledged for " + (now - last) / 1_000_000 + " ms (ringIdleTimeout = "
+                    + sweep.timeoutNanos() / 1_000_000 + " ms)";
+            ring.closing = true;
+            release(ring);
+            stats.ringsRevokedIdle.increment();
+            LOG.log(System.Logger.Level.WARNING, why);
+            FrameException e = new FrameException(ErrorCode.RING_REVOKED, why);
+            ByteBuf msg = Unpooled.copiedBuffer(why, StandardCharsets.UTF_8);
+            ep.inbound().onFrame(new Frame(new FrameHeader(FrameType.ERROR).id(ring.transferId)
+                    .arg(e.code().code()).length(msg.readableBytes()), msg), ring.reply);
+            ring.reply.sendError(ring.transferId, 0, e, true);
+        }
     }
 
     /** The path failed: drop whatever is still written into any ring. */

@@ -112,6 +112,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private final SendQueue sends;
     private final ReceiveQueue receives;
     private final IncomingCopies incoming;
+    /** Confined to the poller thread (see sweepIdleRings). */
+    private final RingIdleSweep idleSweep;
     private final ReadChannel reads;
     private final ReadServer readServer;
 
@@ -132,6 +134,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.provider = provider;
         this.peer = peer;
         this.config = provider.config();
+        this.idleSweep = new RingIdleSweep(config.ringIdleTimeout(), System.nanoTime());
         this.opts = provider.options();
         this.stats = provider.statsRecorder();
         this.budget = provider.budget();
@@ -224,6 +227,16 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
 
     IncomingCopies incoming() {
         return incoming;
+    }
+
+    /** Revokes receive rings idle past ringIdleTimeout, when a sweep is due (poller thread). */
+    void sweepIdleRings(long now) {
+        // the poller may see this endpoint while its constructor is still running (it joins the poller first)
+        RingIdleSweep sweep = idleSweep;
+        IncomingCopies in = incoming;
+        if (sweep != null && in != null && sweep.due(now)) {
+            in.revokeIdle(sweep, now);
+        }
     }
 
     ReadChannel reads() {

@@ -24,6 +24,10 @@ public final class RdmaPathStats {
     final LongAdder pathFailures = new LongAdder();
     final LongAdder ringsGranted = new LongAdder();
     final LongAdder ringsDeclined = new LongAdder();
+    /** Of ringsDeclined: because the peer already held maxRingsPerPeer rings here. */
+    final LongAdder ringsOverLimit = new LongAdder();
+    /** Rings revoked because nothing happened on them for ringIdleTimeout. */
+    final LongAdder ringsRevokedIdle = new LongAdder();
     final LongAdder sendBacklogged = new LongAdder();
     final LongAdder inlineSends = new LongAdder();
     final LongAdder splitChunks = new LongAdder();
@@ -43,13 +47,15 @@ public final class RdmaPathStats {
                            Map<String, Long> errorCompletions, long pathFailures, long ringsGranted,
                            long ringsDeclined, long sendBacklogged, int liveRings, int liveRegions,
                            int liveEndpoints, int livePollers, long pinnedBytes, long pinnedBudget,
-                           long inlineSends, long staleCompletions, long splitChunks) {
+                           long inlineSends, long staleCompletions, long splitChunks, long ringsOverLimit,
+                           long ringsRevokedIdle) {
         @Override
         public String toString() {
             return "rdma[writes " + writesPosted + " (" + writeBytes + " B), sends " + sendsPosted + " (" + sendBytes
                     + " B), receives " + recvCompletions + " (" + recvBytes + " B), completions ok " + okCompletions
                     + " flushed " + flushedCompletions + " errors " + errorCompletions + ", path failures "
-                    + pathFailures + ", rings granted " + ringsGranted + " declined " + ringsDeclined + " live "
+                    + pathFailures + ", rings granted " + ringsGranted + " declined " + ringsDeclined + " (over the per-peer "
+                    + "limit " + ringsOverLimit + ") revoked idle " + ringsRevokedIdle + " live "
                     + liveRings + ", regions " + liveRegions + ", endpoints " + liveEndpoints + ", pollers "
                     + livePollers + ", pinned " + PinnedBudget.mib(pinnedBytes) + " of "
                     + PinnedBudget.mib(pinnedBudget) + ", inline sends " + inlineSends + ", completions of destroyed queue pairs "
@@ -64,6 +70,7 @@ public final class RdmaPathStats {
                 recvCompletions.sum(), recvBytes.sum(), okCompletions.sum(), flushedCompletions.sum(), Map.copyOf(errors),
                 pathFailures.sum(), ringsGranted.sum(), ringsDeclined.sum(), sendBacklogged.sum(), liveRings.get(),
                 liveRegions.get(), liveEndpoints.get(), livePollers.get(), pinned, budget, inlineSends.sum(),
-                staleCompletions.sum(), splitChunks.sum());
+                staleCompletions.sum(), splitChunks.sum(), ringsOverLimit.sum(),
+                ringsRevokedIdle.sum());
     }
 }
