@@ -54,6 +54,8 @@ public final class QuicTransport implements AutoCloseable {
     private final EventLoopGroup group;
     private final Acceptor acceptor;
     private final FrameLimits limits;
+    /** Key material and trust, read once (at bind): every TLS context of this node is built on them. */
+    private TlsKeys tlsKeys;
     private final Set<QuicConnection> connections = ConcurrentHashMap.newKeySet();
     private final Set<Channel> udpChannels = ConcurrentHashMap.newKeySet();
     /** How long a node's close waits in all for its CONNECTION_CLOSE frames to leave. */
@@ -135,13 +137,20 @@ public final class QuicTransport implements AutoCloseable {
                 .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024);
     }
 
+    private synchronized TlsKeys tlsKeys() {
+        if (tlsKeys == null) {
+            tlsKeys = TlsKeys.of(config);
+        }
+        return tlsKeys;
+    }
+
     /** Binds the server; returns the bound address. */
     public InetSocketAddress bind() {
         InetSocketAddress listen = config.listenAddress();
         int payload = listen.getAddress() == null || listen.getAddress().isAnyLocalAddress()
                 ? config.quicUdpPayloadFor(1500) : payloadFor(listen.getAddress());
         this.serverPayload = payload;
-        QuicSslContext ssl = QuicTls.server(config);
+        QuicSslContext ssl = QuicTls.server(config, tlsKeys());
         ChannelHandler codec = common(new QuicServerCodecBuilder(), payload)
                 .sslContext(ssl)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
@@ -168,7 +177,7 @@ public final class QuicTransport implements AutoCloseable {
         int payload = payloadFor(remote.getAddress());
         ChannelHandler codec;
         try {
-            codec = common(new QuicClientCodecBuilder(), payload).sslContext(QuicTls.client(config)).build();
+            codec = common(new QuicClientCodecBuilder(), payload).sslContext(QuicTls.client(tlsKeys())).build();
         } catch (RuntimeException e) {
             result.completeExceptionally(e);
             return result;

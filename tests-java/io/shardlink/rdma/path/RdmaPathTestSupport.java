@@ -96,7 +96,16 @@ final class RdmaPathTestSupport {
 
     /** A node config for the VM tests: small chunks and ring (the JVM is emulated), generous timeouts. */
     static ShardlinkConfig.Builder vmConfig(String id, String device) throws Exception {
-        return TestNodes.config(id).device(device).maxSendSize(MiB).numMemoryRegions(8).qpDepth(32)
+        return vmConfig(TestNodes.config(id), device);
+    }
+
+    /** {@link #vmConfig(String, String)} for a node that presents the shared certificate {@code certName}. */
+    static ShardlinkConfig.Builder vmConfig(String id, String certName, String device) throws Exception {
+        return vmConfig(TestNodes.config(id, certName), device);
+    }
+
+    private static ShardlinkConfig.Builder vmConfig(ShardlinkConfig.Builder b, String device) {
+        return b.device(device).maxSendSize(MiB).numMemoryRegions(8).qpDepth(32)
                 .connectTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(60))
                 .idleTimeout(Duration.ofSeconds(60));
     }
