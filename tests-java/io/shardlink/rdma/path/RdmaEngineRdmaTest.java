@@ -42,8 +42,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 @Tag("rdma")
 class RdmaEngineRdmaTest {
     /**
-     * Peers of the busy node: 64 (the issue's size) in CI. Starting them once took 7.5 minutes under the VM's
-     * emulation, most of it in PBKDF2 (the JDK's PKCS#12 key protection, 4 times per node; see TlsKeys).
+     * Peers of the busy node: 64 (the issue's size) in CI, about 80 s in the VM. Starting them once took 7.5
+     * minutes under the VM's emulation: each spoke spent ~2.3 s in PBKDF2 (the JDK's PKCS#12 key protection, once
+     * per TLS context; see TlsKeys) and 0.36 s issuing its own certificate (now shared: {@link #spokeConfig}).
      * -Dshardlink.test.enginePeers=N runs another size.
      */
     private static final int PEERS = Integer.getInteger("shardlink.test.enginePeers", 64);
