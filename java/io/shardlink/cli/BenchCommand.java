@@ -5,6 +5,7 @@ import io.shardlink.api.CopyResult;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ReadResult;
 import io.shardlink.api.ShardlinkNode;
+import io.shardlink.cli.bench.CpuMeter;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.config.TransportMode;
@@ -60,6 +61,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--read-depth", paramLabel = "N", defaultValue = "1",
             description = "Blob reads kept in flight (default 1 = latency; e.g. 64 = throughput): reads/s = count / seconds.")
     int readDepth = 1;
+
+    @Option(names = "--read-warmup", paramLabel = "N", defaultValue = "-1",
+            description = "Unmeasured blob reads before the measured ones (default: min(--reads, 1000)).")
+    int readWarmup = -1;
+
+    @Option(names = "--cpu", description = "Also report the process's CPU, its Java threads' CPU and heap bytes "
+            + "allocated per read, and the JIT time, over the measured reads (extra JSON fields).")
+    boolean cpu;
 
     @Option(names = "--read-size", paramLabel = "BYTES", defaultValue = "4k", converter = Units.IntSizeConverter.class,
             description = "Bytes per blob read (default ${DEFAULT-VALUE}).")
@@ -280,7 +289,7 @@ public final class BenchCommand implements Callable<Integer> {
             long volume = remote ? DirBlobSource.SHARD_VOLUME : 0;
             long needle = remote ? shard : 1;
             long span = size - readSize + 1;
-            int warm = noWarmup ? 0 : Math.min(reads, 1000);
+            int warm = noWarmup ? 0 : readWarmup >= 0 ? readWarmup : Math.min(reads, 1000);
             if (readDepth > 1) {
                 out.add(pipelinedReads(name, peer, expected, volume, needle, span, warm, data));
                 return out;
@@ -288,7 +297,11 @@ public final class BenchCommand implements Callable<Integer> {
             Stats s = new Stats(reads);
             ByteBuffer dst = ByteBuffer.allocateDirect(readSize);
             long wall = 0;
+            CpuMeter meter = null;
             for (int i = -warm; i < reads; i++) {
+                if (i == 0 && cpu) {
+                    meter = CpuMeter.start();
+                }
                 long off = Math.floorMod((long) i * 7919L * 4096L, span);
                 dst.clear();
                 long t0 = System.nanoTime();
@@ -307,7 +320,8 @@ public final class BenchCommand implements Callable<Integer> {
                     wall += t;
                 }
             }
-            out.add(BenchResult.of(name, "read", readSize, s, wall));
+            BenchResult r = BenchResult.of(name, "read", readSize, s, wall);
+            out.add(meter == null ? r : r.withCpu(meter.perOp(reads)));
         }
         return out;
     }
@@ -322,10 +336,12 @@ public final class BenchCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
         Stats s = new Stats(reads);
         long t0 = 0;
+        CpuMeter meter = null;
         for (int i = -warm; i < reads && failure.get() == null; i++) {
             if (i == 0) {
                 slots.acquire(readDepth); // warm-up drained: measure from here
                 slots.release(readDepth);
+                meter = cpu ? CpuMeter.start() : null;
                 t0 = System.nanoTime();
             }
             long off = Math.floorMod((long) i * 7919L * 4096L, span);
@@ -360,8 +376,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (f != null) {
             throw f instanceof CliException ce ? ce : new CliException("read failed: " + f, 1, f);
         }
+        CpuMeter.Usage usage = meter == null ? null : meter.perOp(reads);
         synchronized (s) {
-            return BenchResult.of(name, "read", readSize, s, wall, readDepth);
+            BenchResult r = BenchResult.of(name, "read", readSize, s, wall, readDepth);
+            return usage == null ? r : r.withCpu(usage);
         }
     }
 

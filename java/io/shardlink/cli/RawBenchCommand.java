@@ -1,5 +1,6 @@
 package io.shardlink.cli;
 
+import io.shardlink.cli.bench.CpuMeter;
 import io.shardlink.cli.bench.RawQuic;
 import io.shardlink.cli.bench.RawTcp;
 import io.shardlink.cli.bench.RawQuicReads;
@@ -11,6 +12,9 @@ import java.net.NetworkInterface;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,7 +29,7 @@ import picocli.CommandLine.Spec;
         "Reference bulk transfers on loopback: raw Netty QUIC with shardlink's QUIC settings (--kind quic) or",
         "plain blocking TCP (--kind tcp). Same output fields as 'bench'.",
         "--op read: request/response instead (one request in flight; raw QUIC opens a fresh stream per request),",
-        "the reference for 'bench --read-depth 1'."})
+        "the reference for 'bench --read-depth 1'; --read-depth N keeps N requests in flight (raw QUIC)."})
 public final class RawBenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -47,6 +51,18 @@ public final class RawBenchCommand implements Callable<Integer> {
 
     @Option(names = "--read-size", paramLabel = "BYTES", defaultValue = "4k", converter = Units.IntSizeConverter.class)
     int readSize;
+
+    @Option(names = "--read-depth", paramLabel = "N", defaultValue = "1",
+            description = "Requests in flight (--op read --kind quic; each on its own stream): the raw ceiling for "
+                    + "'bench --read-depth N'.")
+    int readDepth = 1;
+
+    @Option(names = "--read-warmup", paramLabel = "N", defaultValue = "-1",
+            description = "Unmeasured requests first (default: min(--reads, 1000)).")
+    int readWarmup = -1;
+
+    @Option(names = "--cpu", description = "Also report CPU and heap bytes allocated per request (as 'bench --cpu').")
+    boolean cpu;
 
     @Option(names = "--udp-payload", paramLabel = "BYTES", defaultValue = "0", converter = Units.IntSizeConverter.class,
             description = "0 = what shardlink picks for loopback.")
@@ -125,9 +141,14 @@ public final class RawBenchCommand implements Callable<Integer> {
         if (reads < 1 || readSize < 1 || readSize > (64 << 20)) {
             throw new CliException("--reads must be >= 1 and --read-size in 1..64m", 2, null);
         }
-        int warm = noWarmup ? 0 : Math.min(reads, 1000);
+        if (readDepth < 1 || readDepth > 4096 || (readDepth > 1 && !"quic".equals(kind))) {
+            throw new CliException("--read-depth must be in 1..4096 (above 1 only with --kind quic)", 2, null);
+        }
+        int warm = noWarmup ? 0 : readWarmup >= 0 ? readWarmup : Math.min(reads, 1000);
         Stats s = new Stats(reads);
         long wall = 0;
+        CpuMeter meter = null;
+        CpuMeter.Usage usage = null; // taken before the reference's threads end
         switch (kind) {
             case "quic" -> {
                 try (Pki.Ephemeral id = new Pki.Ephemeral("shardlink-rawbench-tls")) {
@@ -142,30 +163,89 @@ public final class RawBenchCommand implements Callable<Integer> {
                             "rawbench: " + settings, settings, null);
                     try (RawQuicReads q = new RawQuicReads(id.cert, id.key, id.trust, payload, d.quicStreamWindow(),
                             d.quicConnectionWindow(), d.quicMaxStreams(), d.idleTimeout().toMillis(), readSize)) {
+                        if (readDepth > 1) {
+                            return pipelined(q, warm);
+                        }
                         for (int i = -warm; i < reads; i++) {
+                            if (i == 0 && cpu) {
+                                meter = CpuMeter.start();
+                            }
                             long t = q.request(readSize);
                             if (i >= 0) {
                                 s.add(t);
                                 wall += t;
                             }
                         }
+                        usage = meter == null ? null : meter.perOp(reads);
                     }
                 }
-                return BenchResult.of("raw-quic", "read", readSize, s, wall);
+                return withCpu(BenchResult.of("raw-quic", "read", readSize, s, wall), usage);
             }
             case "tcp" -> {
                 try (RawTcpReads t = new RawTcpReads(readSize)) {
                     for (int i = -warm; i < reads; i++) {
+                        if (i == 0 && cpu) {
+                            meter = CpuMeter.start();
+                        }
                         long ns = t.request(readSize);
                         if (i >= 0) {
                             s.add(ns);
                             wall += ns;
                         }
                     }
+                    usage = meter == null ? null : meter.perOp(reads);
                 }
-                return BenchResult.of("tcp", "read", readSize, s, wall);
+                return withCpu(BenchResult.of("tcp", "read", readSize, s, wall), usage);
             }
             default -> throw new CliException("--kind must be quic or tcp", 2, null);
+        }
+    }
+
+    private static BenchResult withCpu(BenchResult r, CpuMeter.Usage usage) {
+        return usage == null ? r : r.withCpu(usage);
+    }
+
+    /**
+     * {@code --read-depth N > 1}: N requests in flight at all times, each on a fresh stream (the raw codec's
+     * ceiling at that depth); reads/s from the first measured request to the last answer.
+     */
+    private BenchResult pipelined(RawQuicReads q, int warm) throws Exception {
+        Semaphore slots = new Semaphore(readDepth);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Stats s = new Stats(reads);
+        long t0 = 0;
+        CpuMeter meter = null;
+        for (int i = -warm; i < reads && failure.get() == null; i++) {
+            if (i == 0) {
+                slots.acquire(readDepth); // warm-up drained: measure from here
+                slots.release(readDepth);
+                meter = cpu ? CpuMeter.start() : null;
+                t0 = System.nanoTime();
+            }
+            boolean measured = i >= 0;
+            slots.acquire();
+            q.start(readSize).whenComplete((t, e) -> {
+                if (e != null) {
+                    failure.compareAndSet(null, e);
+                } else if (measured) {
+                    synchronized (s) {
+                        s.add(t);
+                    }
+                }
+                slots.release();
+            });
+        }
+        if (!slots.tryAcquire(readDepth, 60, TimeUnit.SECONDS)) {
+            throw new CliException("raw QUIC requests did not complete within 60 s");
+        }
+        long wall = System.nanoTime() - t0;
+        CpuMeter.Usage usage = meter == null ? null : meter.perOp(reads);
+        if (failure.get() != null) {
+            throw new CliException("raw QUIC request failed: " + failure.get(), 1, failure.get());
+        }
+        synchronized (s) {
+            BenchResult r = BenchResult.of("raw-quic", "read", readSize, s, wall, readDepth);
+            return usage == null ? r : r.withCpu(usage);
         }
     }
 
