@@ -1,5 +1,6 @@
 package io.shardlink.cli;
 
+import io.shardlink.api.BlobSource;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
 import io.shardlink.api.Peer;
@@ -229,11 +230,12 @@ public final class BenchCommand implements Callable<Integer> {
              ShardlinkNode receiver = ShardlinkNode.start(base(m, serverDevice).nodeId("bench-receiver")
                      .keyPem(id.cert, id.key).trustCertsPem(id.trust).build())) {
             receiver.onShardCopy((peer, shardId, total) -> new VerifyingSink(total, false));
-            receiver.blobSource((vol, needle, off, len, dst) -> {
+            // in memory: never blocks, so QUIC reads are served on the connection's I/O thread (BlobSource#nonBlocking)
+            receiver.blobSource(BlobSource.nonBlocking((vol, needle, off, len, dst) -> {
                 int n = (int) Math.max(0, Math.min(len, data.length - off));
                 dst.put(data, (int) off, n);
                 return n;
-            });
+            }));
             Peer peer;
             try {
                 peer = sender.connect(receiver.localAddress());
