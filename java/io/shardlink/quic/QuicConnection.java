@@ -67,6 +67,8 @@ public final class QuicConnection {
      * event loop): set after a read served there was slow (see SharedReadServer).
      */
     volatile long readsOffLoopUntil;
+    /** Reads served on the event loop in a row that were slow, on any of its shared streams (event loop only). */
+    int slowInARow;
     /** Reads served on the event loop that were slow enough to send later ones to the reader threads. */
     final java.util.concurrent.atomic.AtomicLong slowInPlaceReads = new java.util.concurrent.atomic.AtomicLong();
 

@@ -69,12 +69,12 @@ final class SharedReadServer implements ReplyChannel {
             inPlace = false;
         }
         long took = System.nanoTime() - t0;
-        slowInARow = took > SLOW_IN_PLACE_NANOS ? slowInARow + 1 : 0;
-        if (slowInARow >= 2) {
+        conn.slowInARow = took > SLOW_IN_PLACE_NANOS ? conn.slowInARow + 1 : 0;
+        if (conn.slowInARow >= 2) {
             // the BlobSource blocks the event loop (disk, lock, remote store): this connection's reads go to the
             // node's reader threads for a while, so that a slow source stalls the connection for two reads at
             // most (then one per second). Two in a row, not one: a fast read is now and then preempted
-            slowInARow = 0;
+            conn.slowInARow = 0;
             long until = System.nanoTime() + IN_PLACE_BACKOFF_NANOS;
             conn.readsOffLoopUntil = until == 0 ? 1 : until;
             conn.slowInPlaceReads.incrementAndGet();
@@ -183,8 +183,6 @@ final class SharedReadServer implements ReplyChannel {
         return until == 0 || System.nanoTime() - until >= 0;
     }
 
-    /** Reads served on the event loop in a row that were slow (event loop only). */
-    private int slowInARow;
     /** A request is being served on the event loop right now (event loop only). */
     private boolean inPlace;
 
