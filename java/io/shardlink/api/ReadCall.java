@@ -106,8 +106,13 @@ final class ReadCall implements BiConsumer<Frame, Throwable> {
             ByteBuffer out;
             if (dst != null) {
                 int p = dst.position();
-                frame.payload().getBytes(frame.payload().readerIndex(), dst.duplicate().limit(p + h.length()));
-                dst.position(p + h.length());
+                int limit = dst.limit();
+                dst.limit(p + h.length()); // the caller's buffer is ours until the result completes: no duplicate
+                try {
+                    frame.payload().getBytes(frame.payload().readerIndex(), dst); // advances its position
+                } finally {
+                    dst.limit(limit);
+                }
                 out = dst.duplicate().position(p).limit(p + h.length()).slice();
             } else {
                 out = ByteBuffer.allocate(h.length());

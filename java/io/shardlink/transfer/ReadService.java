@@ -97,7 +97,8 @@ public final class ReadService {
             if (buf == null) {
                 buf = alloc.directBuffer(Math.max(1, len));
             }
-            ByteBuffer dst = buf.nioBuffer(0, len);
+            // the buffer's own cached view, not a new ByteBuffer per read (the source must not keep dst, as before)
+            ByteBuffer dst = buf.internalNioBuffer(0, len);
             BlobAttributes attrs = new BlobAttributes(); // the source may keep it: not reused
             int n = src.read(h.volumeId(), h.needleId(), h.cookie(), h.offset(), len, dst, attrs);
             if (n < 0 || n > len) {
