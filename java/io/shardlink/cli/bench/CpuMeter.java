@@ -2,6 +2,7 @@ package io.shardlink.cli.bench;
 
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,7 +17,9 @@ import java.util.TreeMap;
  *   <li>time the JIT compilers spent in the window (a window that still compiles is not steady state).</li>
  * </ul>
  * Threads that end inside the window are not counted in the per-thread figures (none do in steady state).
- * The Java threads' CPU is also given per thread name (digits folded to #), to show where it goes.
+ * The Java threads' CPU is also given per thread name (digits folded to #), to show where it goes; and the
+ * host's UDP datagrams sent per operation and receive-buffer drops in the window (/proc/net/snmp: the whole
+ * host's, so other UDP traffic counts too; on an otherwise quiet host they are this benchmark's packets).
  */
 public final class CpuMeter {
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -26,11 +29,14 @@ public final class CpuMeter {
 
     private final long processCpu;
     private final long jitMillis;
+    /** The host's UDP counters (/proc/net/snmp): datagrams sent, datagrams dropped for a full receive buffer. */
+    private final long[] udp;
     /** Per live thread id: {CPU ns, allocated bytes}. */
     private final Map<Long, long[]> threads;
     private final Map<Long, String> names;
 
     private CpuMeter(long processCpu, long jitMillis, Map<Long, long[]> threads, Map<Long, String> names) {
+        this.udp = udpCounters();
         this.processCpu = processCpu;
         this.jitMillis = jitMillis;
         this.threads = threads;
@@ -60,6 +66,24 @@ public final class CpuMeter {
                 threads, names);
     }
 
+    /** {OutDatagrams, RcvbufErrors} of the host (Linux), or {-1, -1}. */
+    private static long[] udpCounters() {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/snmp"));
+            for (int i = 0; i + 1 < lines.size(); i++) {
+                if (lines.get(i).startsWith("Udp:") && lines.get(i + 1).startsWith("Udp:")) {
+                    List<String> k = List.of(lines.get(i).trim().split("\\s+"));
+                    String[] v = lines.get(i + 1).trim().split("\\s+");
+                    return new long[] {Long.parseLong(v[k.indexOf("OutDatagrams")]),
+                            Long.parseLong(v[k.indexOf("RcvbufErrors")])};
+                }
+            }
+        } catch (Exception e) {
+            // not Linux, or no procfs: not reported
+        }
+        return new long[] {-1, -1};
+    }
+
     /**
      * What was spent since {@link #start()}, per operation of {@code ops}: threads alive at both ends count
      * their difference, threads started in between count in full (threads that ended in between are lost).
@@ -83,8 +107,10 @@ public final class CpuMeter {
                 .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
                 .forEach(e -> groups.append(groups.length() == 0 ? "" : "; ").append(e.getKey()).append(' ')
                         .append(String.format(Locale.ROOT, "%.1f", e.getValue() / 1e3 / n)));
+        boolean udpKnown = udp[0] >= 0 && now.udp[0] >= 0;
         return new Usage((now.processCpu - processCpu) / 1e3 / n, cpu / 1e3 / n, alloc / n,
-                now.jitMillis - jitMillis, groups.toString());
+                now.jitMillis - jitMillis, groups.toString(), udpKnown ? (now.udp[0] - udp[0]) / n : -1,
+                udpKnown ? now.udp[1] - udp[1] : -1);
     }
 
     /**
@@ -92,12 +118,13 @@ public final class CpuMeter {
      * milliseconds in the whole window.
      */
     public record Usage(double processCpuUs, double threadCpuUs, double allocBytes, long jitMillis,
-                        String byThread) {
+                        String byThread, double udpOut, long udpDrops) {
         /** The JSON fields (with a leading comma) appended to a bench line. */
         public String jsonFields() {
             return String.format(Locale.ROOT, ",\"cpu_us_per_op\":%.1f,\"thread_cpu_us_per_op\":%.1f,"
-                    + "\"alloc_bytes_per_op\":%.1f,\"jit_ms\":%d,\"thread_cpu_us_by_name\":\"%s\"", processCpuUs,
-                    threadCpuUs, allocBytes, jitMillis, byThread.replace("\"", "'"));
+                    + "\"alloc_bytes_per_op\":%.1f,\"jit_ms\":%d,\"thread_cpu_us_by_name\":\"%s\","
+                    + "\"host_udp_datagrams_per_op\":%.2f,\"host_udp_rcvbuf_drops\":%d", processCpuUs,
+                    threadCpuUs, allocBytes, jitMillis, byThread.replace("\"", "'"), udpOut, udpDrops);
         }
     }
 }
