@@ -7,6 +7,7 @@ import io.shardlink.api.Peer;
 import io.shardlink.api.ReadResult;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.cli.bench.CpuMeter;
+import io.shardlink.cli.bench.PipelinedRun;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.config.TransportMode;
@@ -334,55 +335,33 @@ public final class BenchCommand implements Callable<Integer> {
      */
     private BenchResult pipelinedReads(String name, Peer peer, Transport expected, long volume, long needle, long span,
                                        int warm, byte[] data) throws Exception {
-        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(readDepth);
-        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
         Stats s = new Stats(reads);
-        long t0 = 0;
-        CpuMeter meter = null;
-        for (int i = -warm; i < reads && failure.get() == null; i++) {
-            if (i == 0) {
-                slots.acquire(readDepth); // warm-up drained: measure from here
-                slots.release(readDepth);
-                meter = cpu ? CpuMeter.start() : null;
-                t0 = System.nanoTime();
-            }
-            long off = Math.floorMod((long) i * 7919L * 4096L, span);
-            boolean measured = i >= 0;
-            slots.acquire();
-            long start = System.nanoTime();
-            peer.read(volume, needle, off, readSize).whenComplete((r, e) -> {
-                long t = System.nanoTime() - start;
-                try {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else if (r.length() != readSize || r.transport() != expected) {
-                        failure.compareAndSet(null, new CliException("read at " + off + " returned " + r.length()
-                                + " bytes over " + r.transport() + ", expected " + readSize + " over " + expected));
-                    } else if (!r.data().equals(ByteBuffer.wrap(data, (int) off, readSize))) {
-                        failure.compareAndSet(null, new CliException("read at offset " + off + " returned wrong bytes"));
-                    } else if (measured) {
-                        synchronized (s) {
-                            s.add(t);
-                        }
+        PipelinedRun.Result run;
+        try {
+            run = PipelinedRun.run(readDepth, warm, reads, cpu, i -> {
+                long off = Math.floorMod((long) i * 7919L * 4096L, span);
+                long start = System.nanoTime();
+                return peer.read(volume, needle, off, readSize).thenApply(r -> {
+                    long t = System.nanoTime() - start;
+                    if (r.length() != readSize || r.transport() != expected) {
+                        throw new CliException("read at " + off + " returned " + r.length() + " bytes over "
+                                + r.transport() + ", expected " + readSize + " over " + expected);
                     }
-                } finally {
-                    slots.release();
-                }
-            });
+                    if (!r.data().equals(ByteBuffer.wrap(data, (int) off, readSize))) {
+                        throw new CliException("read at offset " + off + " returned wrong bytes");
+                    }
+                    return t;
+                });
+            }, s::add);
+        } catch (CliException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            throw new CliException("reads: " + e.getMessage(), 1, e);
+        } catch (Exception e) {
+            throw new CliException("read failed: " + e, 1, e);
         }
-        if (!slots.tryAcquire(readDepth, 60, TimeUnit.SECONDS)) {
-            throw new CliException("reads did not complete within 60 s");
-        }
-        long wall = System.nanoTime() - t0;
-        Throwable f = failure.get();
-        if (f != null) {
-            throw f instanceof CliException ce ? ce : new CliException("read failed: " + f, 1, f);
-        }
-        CpuMeter.Usage usage = meter == null ? null : meter.perOp(reads);
-        synchronized (s) {
-            BenchResult r = BenchResult.of(name, "read", readSize, s, wall, readDepth);
-            return usage == null ? r : r.withCpu(usage);
-        }
+        BenchResult r = BenchResult.of(name, "read", readSize, s, run.wallNanos(), readDepth);
+        return run.usage() == null ? r : r.withCpu(run.usage());
     }
 
     private static void check(CopyResult r, Transport expected, long bytes) {

@@ -1,6 +1,7 @@
 package io.shardlink.cli;
 
 import io.shardlink.cli.bench.CpuMeter;
+import io.shardlink.cli.bench.PipelinedRun;
 import io.shardlink.cli.bench.RawQuic;
 import io.shardlink.cli.bench.RawTcp;
 import io.shardlink.cli.bench.RawQuicReads;
@@ -12,9 +13,6 @@ import java.net.NetworkInterface;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -210,43 +208,15 @@ public final class RawBenchCommand implements Callable<Integer> {
      * ceiling at that depth); reads/s from the first measured request to the last answer.
      */
     private BenchResult pipelined(RawQuicReads q, int warm) throws Exception {
-        Semaphore slots = new Semaphore(readDepth);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         Stats s = new Stats(reads);
-        long t0 = 0;
-        CpuMeter meter = null;
-        for (int i = -warm; i < reads && failure.get() == null; i++) {
-            if (i == 0) {
-                slots.acquire(readDepth); // warm-up drained: measure from here
-                slots.release(readDepth);
-                meter = cpu ? CpuMeter.start() : null;
-                t0 = System.nanoTime();
-            }
-            boolean measured = i >= 0;
-            slots.acquire();
-            q.start(readSize).whenComplete((t, e) -> {
-                if (e != null) {
-                    failure.compareAndSet(null, e);
-                } else if (measured) {
-                    synchronized (s) {
-                        s.add(t);
-                    }
-                }
-                slots.release();
-            });
+        PipelinedRun.Result run;
+        try {
+            run = PipelinedRun.run(readDepth, warm, reads, cpu, i -> q.start(readSize), s::add);
+        } catch (Exception e) {
+            throw new CliException("raw QUIC request failed: " + e, 1, e);
         }
-        if (!slots.tryAcquire(readDepth, 60, TimeUnit.SECONDS)) {
-            throw new CliException("raw QUIC requests did not complete within 60 s");
-        }
-        long wall = System.nanoTime() - t0;
-        CpuMeter.Usage usage = meter == null ? null : meter.perOp(reads);
-        if (failure.get() != null) {
-            throw new CliException("raw QUIC request failed: " + failure.get(), 1, failure.get());
-        }
-        synchronized (s) {
-            BenchResult r = BenchResult.of("raw-quic", "read", readSize, s, wall, readDepth);
-            return usage == null ? r : r.withCpu(usage);
-        }
+        BenchResult r = BenchResult.of("raw-quic", "read", readSize, s, run.wallNanos(), readDepth);
+        return run.usage() == null ? r : r.withCpu(run.usage());
     }
 
     /** The loopback interface's MTU, as QuicTransport#payloadFor sees it (65536 if unknown). */
