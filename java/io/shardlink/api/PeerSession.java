@@ -89,6 +89,7 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         this.quicPath = new QuicDataPath(conn, config.requestTimeout().toMillis());
         this.reads = new ReadDeadlines(config.requestTimeout().toMillis());
         reads.start(conn.channel().eventLoop());
+        conn.channel().closeFuture().addListener(f -> reads.stop()); // also if the session never saw the close
         PeerState initial = unavailableReason == null ? PeerState.DISCONNECTED : PeerState.UNAVAILABLE;
         this.state = new PeerStateMachine(peerId, initial);
         this.rdma = new PathBringUp(this, state, provider, conn, config);
