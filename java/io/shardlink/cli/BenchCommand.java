@@ -1,10 +1,13 @@
 package io.shardlink.cli;
 
+import io.shardlink.api.BlobSource;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
 import io.shardlink.api.Peer;
 import io.shardlink.api.ReadResult;
 import io.shardlink.api.ShardlinkNode;
+import io.shardlink.cli.bench.CpuMeter;
+import io.shardlink.cli.bench.PipelinedRun;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.config.TransportMode;
@@ -60,6 +63,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--read-depth", paramLabel = "N", defaultValue = "1",
             description = "Blob reads kept in flight (default 1 = latency; e.g. 64 = throughput): reads/s = count / seconds.")
     int readDepth = 1;
+
+    @Option(names = "--read-warmup", paramLabel = "N", defaultValue = "-1",
+            description = "Unmeasured blob reads before the measured ones (default: min(--reads, 1000)).")
+    int readWarmup = -1;
+
+    @Option(names = "--cpu", description = "Also report the process's CPU, its Java threads' CPU and heap bytes "
+            + "allocated per read, and the JIT time, over the measured reads (extra JSON fields).")
+    boolean cpu;
 
     @Option(names = "--read-size", paramLabel = "BYTES", defaultValue = "4k", converter = Units.IntSizeConverter.class,
             description = "Bytes per blob read (default ${DEFAULT-VALUE}).")
@@ -220,11 +231,12 @@ public final class BenchCommand implements Callable<Integer> {
              ShardlinkNode receiver = ShardlinkNode.start(base(m, serverDevice).nodeId("bench-receiver")
                      .keyPem(id.cert, id.key).trustCertsPem(id.trust).build())) {
             receiver.onShardCopy((peer, shardId, total) -> new VerifyingSink(total, false));
-            receiver.blobSource((vol, needle, off, len, dst) -> {
+            // in memory: never blocks, so QUIC reads are served on the connection's I/O thread (BlobSource#nonBlocking)
+            receiver.blobSource(BlobSource.nonBlocking((vol, needle, off, len, dst) -> {
                 int n = (int) Math.max(0, Math.min(len, data.length - off));
                 dst.put(data, (int) off, n);
                 return n;
-            });
+            }));
             Peer peer;
             try {
                 peer = sender.connect(receiver.localAddress());
@@ -280,7 +292,7 @@ public final class BenchCommand implements Callable<Integer> {
             long volume = remote ? DirBlobSource.SHARD_VOLUME : 0;
             long needle = remote ? shard : 1;
             long span = size - readSize + 1;
-            int warm = noWarmup ? 0 : Math.min(reads, 1000);
+            int warm = noWarmup ? 0 : readWarmup >= 0 ? readWarmup : Math.min(reads, 1000);
             if (readDepth > 1) {
                 out.add(pipelinedReads(name, peer, expected, volume, needle, span, warm, data));
                 return out;
@@ -288,7 +300,11 @@ public final class BenchCommand implements Callable<Integer> {
             Stats s = new Stats(reads);
             ByteBuffer dst = ByteBuffer.allocateDirect(readSize);
             long wall = 0;
+            CpuMeter meter = null;
             for (int i = -warm; i < reads; i++) {
+                if (i == 0 && cpu) {
+                    meter = CpuMeter.start();
+                }
                 long off = Math.floorMod((long) i * 7919L * 4096L, span);
                 dst.clear();
                 long t0 = System.nanoTime();
@@ -307,7 +323,8 @@ public final class BenchCommand implements Callable<Integer> {
                     wall += t;
                 }
             }
-            out.add(BenchResult.of(name, "read", readSize, s, wall));
+            BenchResult r = BenchResult.of(name, "read", readSize, s, wall);
+            out.add(meter == null ? r : r.withCpu(meter.perOp(reads)));
         }
         return out;
     }
@@ -318,51 +335,33 @@ public final class BenchCommand implements Callable<Integer> {
      */
     private BenchResult pipelinedReads(String name, Peer peer, Transport expected, long volume, long needle, long span,
                                        int warm, byte[] data) throws Exception {
-        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(readDepth);
-        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
         Stats s = new Stats(reads);
-        long t0 = 0;
-        for (int i = -warm; i < reads && failure.get() == null; i++) {
-            if (i == 0) {
-                slots.acquire(readDepth); // warm-up drained: measure from here
-                slots.release(readDepth);
-                t0 = System.nanoTime();
-            }
-            long off = Math.floorMod((long) i * 7919L * 4096L, span);
-            boolean measured = i >= 0;
-            slots.acquire();
-            long start = System.nanoTime();
-            peer.read(volume, needle, off, readSize).whenComplete((r, e) -> {
-                long t = System.nanoTime() - start;
-                try {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    } else if (r.length() != readSize || r.transport() != expected) {
-                        failure.compareAndSet(null, new CliException("read at " + off + " returned " + r.length()
-                                + " bytes over " + r.transport() + ", expected " + readSize + " over " + expected));
-                    } else if (!r.data().equals(ByteBuffer.wrap(data, (int) off, readSize))) {
-                        failure.compareAndSet(null, new CliException("read at offset " + off + " returned wrong bytes"));
-                    } else if (measured) {
-                        synchronized (s) {
-                            s.add(t);
-                        }
+        PipelinedRun.Result run;
+        try {
+            run = PipelinedRun.run(readDepth, warm, reads, cpu, i -> {
+                long off = Math.floorMod((long) i * 7919L * 4096L, span);
+                long start = System.nanoTime();
+                return peer.read(volume, needle, off, readSize).thenApply(r -> {
+                    long t = System.nanoTime() - start;
+                    if (r.length() != readSize || r.transport() != expected) {
+                        throw new CliException("read at " + off + " returned " + r.length() + " bytes over "
+                                + r.transport() + ", expected " + readSize + " over " + expected);
                     }
-                } finally {
-                    slots.release();
-                }
-            });
+                    if (!r.data().equals(ByteBuffer.wrap(data, (int) off, readSize))) {
+                        throw new CliException("read at offset " + off + " returned wrong bytes");
+                    }
+                    return t;
+                });
+            }, s::add);
+        } catch (CliException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            throw new CliException("reads: " + e.getMessage(), 1, e);
+        } catch (Exception e) {
+            throw new CliException("read failed: " + e, 1, e);
         }
-        if (!slots.tryAcquire(readDepth, 60, TimeUnit.SECONDS)) {
-            throw new CliException("reads did not complete within 60 s");
-        }
-        long wall = System.nanoTime() - t0;
-        Throwable f = failure.get();
-        if (f != null) {
-            throw f instanceof CliException ce ? ce : new CliException("read failed: " + f, 1, f);
-        }
-        synchronized (s) {
-            return BenchResult.of(name, "read", readSize, s, wall, readDepth);
-        }
+        BenchResult r = BenchResult.of(name, "read", readSize, s, run.wallNanos(), readDepth);
+        return run.usage() == null ? r : r.withCpu(run.usage());
     }
 
     private static void check(CopyResult r, Transport expected, long bytes) {

@@ -2,11 +2,12 @@ package io.shardlink.cli;
 
 import java.io.PrintWriter;
 import java.util.List;
+import io.shardlink.cli.bench.CpuMeter;
 import java.util.Locale;
 
 /** One benchmark case: printed as one JSON object per line (--json) or a table row. */
 record BenchResult(String transport, String op, long size, long count, long bytes, double seconds, double mbPerS,
-                   double p50Us, double p99Us, double p999Us, int depth) {
+                   double p50Us, double p99Us, double p999Us, int depth, CpuMeter.Usage cpu) {
 
     static BenchResult of(String transport, String op, long size, Stats s, long wallNanos) {
         return of(transport, op, size, s, wallNanos, 1);
@@ -17,7 +18,12 @@ record BenchResult(String transport, String op, long size, long count, long byte
         long bytes = size * s.count();
         return new BenchResult(transport, op, size, s.count(), bytes, wallNanos / 1e9,
                 Units.mbPerSecond(bytes, wallNanos), s.percentile(0.50) / 1e3, s.percentile(0.99) / 1e3,
-                s.percentile(0.999) / 1e3, depth);
+                s.percentile(0.999) / 1e3, depth, null);
+    }
+
+    /** With the CPU and allocation per operation of the measured window (bench --cpu; extra JSON fields). */
+    BenchResult withCpu(CpuMeter.Usage usage) {
+        return new BenchResult(transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us, depth, usage);
     }
 
     double opsPerS() {
@@ -27,8 +33,9 @@ record BenchResult(String transport, String op, long size, long count, long byte
     String json() {
         return String.format(Locale.ROOT, "{\"transport\":\"%s\",\"op\":\"%s\",\"size\":%d,\"count\":%d,\"bytes\":%d,"
                         + "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
-                        + "\"depth\":%d,\"ops_per_s\":%.1f}",
-                transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us, depth, opsPerS());
+                        + "\"depth\":%d,\"ops_per_s\":%.1f%s}",
+                transport, op, size, count, bytes, seconds, mbPerS, p50Us, p99Us, p999Us, depth, opsPerS(),
+                cpu == null ? "" : cpu.jsonFields());
     }
 
     static void header(PrintWriter out) {
@@ -40,6 +47,11 @@ record BenchResult(String transport, String op, long size, long count, long byte
         out.println(String.format(Locale.ROOT, "%-9s %-5s %10s %7d %11s %9.3f %9.1f %10.1f %10.1f %10.1f %5d %9.0f",
                 transport, op, Units.bytes(size), count, Units.bytes(bytes), seconds, mbPerS, p50Us, p99Us, p999Us,
                 depth, opsPerS()));
+        if (cpu != null) {
+            out.println(String.format(Locale.ROOT, "  per op: process CPU %.1f us, Java threads' CPU %.1f us, %.0f heap "
+                    + "bytes allocated; JIT %d ms in the window", cpu.processCpuUs(), cpu.threadCpuUs(), cpu.allocBytes(),
+                    cpu.jitMillis()));
+        }
     }
 
     static void print(PrintWriter out, List<BenchResult> results, boolean json) {

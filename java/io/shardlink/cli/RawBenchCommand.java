@@ -1,5 +1,7 @@
 package io.shardlink.cli;
 
+import io.shardlink.cli.bench.CpuMeter;
+import io.shardlink.cli.bench.PipelinedRun;
 import io.shardlink.cli.bench.RawQuic;
 import io.shardlink.cli.bench.RawTcp;
 import io.shardlink.cli.bench.RawQuicReads;
@@ -25,7 +27,7 @@ import picocli.CommandLine.Spec;
         "Reference bulk transfers on loopback: raw Netty QUIC with shardlink's QUIC settings (--kind quic) or",
         "plain blocking TCP (--kind tcp). Same output fields as 'bench'.",
         "--op read: request/response instead (one request in flight; raw QUIC opens a fresh stream per request),",
-        "the reference for 'bench --read-depth 1'."})
+        "the reference for 'bench --read-depth 1'; --read-depth N keeps N requests in flight (raw QUIC)."})
 public final class RawBenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -47,6 +49,18 @@ public final class RawBenchCommand implements Callable<Integer> {
 
     @Option(names = "--read-size", paramLabel = "BYTES", defaultValue = "4k", converter = Units.IntSizeConverter.class)
     int readSize;
+
+    @Option(names = "--read-depth", paramLabel = "N", defaultValue = "1",
+            description = "Requests in flight (--op read --kind quic; each on its own stream): the raw ceiling for "
+                    + "'bench --read-depth N'.")
+    int readDepth = 1;
+
+    @Option(names = "--read-warmup", paramLabel = "N", defaultValue = "-1",
+            description = "Unmeasured requests first (default: min(--reads, 1000)).")
+    int readWarmup = -1;
+
+    @Option(names = "--cpu", description = "Also report CPU and heap bytes allocated per request (as 'bench --cpu').")
+    boolean cpu;
 
     @Option(names = "--udp-payload", paramLabel = "BYTES", defaultValue = "0", converter = Units.IntSizeConverter.class,
             description = "0 = what shardlink picks for loopback.")
@@ -125,9 +139,14 @@ public final class RawBenchCommand implements Callable<Integer> {
         if (reads < 1 || readSize < 1 || readSize > (64 << 20)) {
             throw new CliException("--reads must be >= 1 and --read-size in 1..64m", 2, null);
         }
-        int warm = noWarmup ? 0 : Math.min(reads, 1000);
+        if (readDepth < 1 || readDepth > 4096 || (readDepth > 1 && !"quic".equals(kind))) {
+            throw new CliException("--read-depth must be in 1..4096 (above 1 only with --kind quic)", 2, null);
+        }
+        int warm = noWarmup ? 0 : readWarmup >= 0 ? readWarmup : Math.min(reads, 1000);
         Stats s = new Stats(reads);
         long wall = 0;
+        CpuMeter meter = null;
+        CpuMeter.Usage usage = null; // taken before the reference's threads end
         switch (kind) {
             case "quic" -> {
                 try (Pki.Ephemeral id = new Pki.Ephemeral("shardlink-rawbench-tls")) {
@@ -142,31 +161,62 @@ public final class RawBenchCommand implements Callable<Integer> {
                             "rawbench: " + settings, settings, null);
                     try (RawQuicReads q = new RawQuicReads(id.cert, id.key, id.trust, payload, d.quicStreamWindow(),
                             d.quicConnectionWindow(), d.quicMaxStreams(), d.idleTimeout().toMillis(), readSize)) {
+                        if (readDepth > 1) {
+                            return pipelined(q, warm);
+                        }
                         for (int i = -warm; i < reads; i++) {
+                            if (i == 0 && cpu) {
+                                meter = CpuMeter.start();
+                            }
                             long t = q.request(readSize);
                             if (i >= 0) {
                                 s.add(t);
                                 wall += t;
                             }
                         }
+                        usage = meter == null ? null : meter.perOp(reads);
                     }
                 }
-                return BenchResult.of("raw-quic", "read", readSize, s, wall);
+                return withCpu(BenchResult.of("raw-quic", "read", readSize, s, wall), usage);
             }
             case "tcp" -> {
                 try (RawTcpReads t = new RawTcpReads(readSize)) {
                     for (int i = -warm; i < reads; i++) {
+                        if (i == 0 && cpu) {
+                            meter = CpuMeter.start();
+                        }
                         long ns = t.request(readSize);
                         if (i >= 0) {
                             s.add(ns);
                             wall += ns;
                         }
                     }
+                    usage = meter == null ? null : meter.perOp(reads);
                 }
-                return BenchResult.of("tcp", "read", readSize, s, wall);
+                return withCpu(BenchResult.of("tcp", "read", readSize, s, wall), usage);
             }
             default -> throw new CliException("--kind must be quic or tcp", 2, null);
         }
+    }
+
+    private static BenchResult withCpu(BenchResult r, CpuMeter.Usage usage) {
+        return usage == null ? r : r.withCpu(usage);
+    }
+
+    /**
+     * {@code --read-depth N > 1}: N requests in flight at all times, each on a fresh stream (the raw codec's
+     * ceiling at that depth); reads/s from the first measured request to the last answer.
+     */
+    private BenchResult pipelined(RawQuicReads q, int warm) throws Exception {
+        Stats s = new Stats(reads);
+        PipelinedRun.Result run;
+        try {
+            run = PipelinedRun.run(readDepth, warm, reads, cpu, i -> q.start(readSize), s::add);
+        } catch (Exception e) {
+            throw new CliException("raw QUIC request failed: " + e, 1, e);
+        }
+        BenchResult r = BenchResult.of("raw-quic", "read", readSize, s, run.wallNanos(), readDepth);
+        return run.usage() == null ? r : r.withCpu(run.usage());
     }
 
     /** The loopback interface's MTU, as QuicTransport#payloadFor sees it (65536 if unknown). */

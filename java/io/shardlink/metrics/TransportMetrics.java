@@ -57,8 +57,11 @@ public final class TransportMetrics {
         return a;
     }
 
+    /** Direction.values() clones its array on every call: counted once (record runs for every operation). */
+    private static final int DIRECTIONS = Direction.values().length;
+
     private static int idx(Transport t, Direction d) {
-        return t.ordinal() * Direction.values().length + d.ordinal();
+        return t.ordinal() * DIRECTIONS + d.ordinal();
     }
 
     /** One operation moving {@code n} bytes (a chunk, a read answer, a control frame). */

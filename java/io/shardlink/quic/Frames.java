@@ -24,6 +24,22 @@ final class Frames {
         return flush ? ch.writeAndFlush(payload) : ch.write(payload);
     }
 
+    /**
+     * {@link #write} without flush and without a promise per write (the data path's per-operation frames): a
+     * failed write fires exceptionCaught in the channel's pipeline instead.
+     */
+    static void writeVoid(Channel ch, FrameHeader h, ByteBuf payload) {
+        ByteBuf hb = ch.alloc().directBuffer(FrameCodec.HEADER_SIZE);
+        if (payload == null) {
+            h.length(0).crc32c(0);
+        }
+        FrameCodec.encodeHeader(h, hb);
+        ch.write(hb, ch.voidPromise());
+        if (payload != null) {
+            ch.write(payload, ch.voidPromise());
+        }
+    }
+
     /** Writes a frame whose small payload is computed here (length and CRC filled in). */
     static ChannelFuture writeWithPayload(Channel ch, FrameHeader h, ByteBuf payload) {
         h.length(payload.readableBytes()).crc32c(payload.readableBytes() == 0 ? 0

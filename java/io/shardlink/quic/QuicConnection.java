@@ -62,6 +62,15 @@ public final class QuicConnection {
     private final java.util.concurrent.atomic.AtomicInteger sharedReadsInFlight =
             new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
+    /**
+     * Shared-stream reads go to the reader threads until this System.nanoTime() (0 = they are served on the
+     * event loop): set after a read served there was slow (see SharedReadServer).
+     */
+    volatile long readsOffLoopUntil;
+    /** Reads served on the event loop in a row that were slow, on any of its shared streams (event loop only). */
+    int slowInARow;
+    /** Reads served on the event loop that were slow enough to send later ones to the reader threads. */
+    final java.util.concurrent.atomic.AtomicLong slowInPlaceReads = new java.util.concurrent.atomic.AtomicLong();
 
     QuicConnection(QuicChannel channel, boolean client, String localNode, FrameLimits limits, QuicTransport transport) {
         this.channel = channel;
@@ -116,6 +125,11 @@ public final class QuicConnection {
 
     QuicTransport transport() {
         return transport;
+    }
+
+    /** Reads served on this connection's event loop that were slow and sent later ones to the reader threads. */
+    public long slowInPlaceReads() {
+        return slowInPlaceReads.get();
     }
 
     /** Client side: opens the control stream and sends HELLO; completes when the peer's HELLO arrived. */

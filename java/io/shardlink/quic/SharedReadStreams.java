@@ -1,6 +1,5 @@
 package io.shardlink.quic;
 
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -47,21 +46,32 @@ final class SharedReadStreams {
         lane.pending.put(requestId, result);
         // an answer that never comes (the read timed out) must not stay in the map
         result.whenComplete((r, e) -> lane.pending.remove(requestId, result));
-        lane.stream().whenComplete((s, err) -> {
-            if (err != null) {
-                lane.pending.remove(requestId, result);
-                result.completeExceptionally(err);
-                return;
-            }
-            FrameHeader req = new FrameHeader(FrameType.READ_REQ).id(requestId).object(volumeId).aux(needleId)
-                    .offset(offset).arg(length).cookie(cookie).addFlag(FrameHeader.FLAG_SHARED_STREAM);
-            if (s.eventLoop().inEventLoop()) {
-                lane.send(s, req, result);
-            } else {
-                s.eventLoop().execute(() -> lane.send(s, req, result));
-            }
-        });
+        CompletableFuture<QuicStreamChannel> stream = lane.stream();
+        QuicStreamChannel ready = stream.isDone() && !stream.isCompletedExceptionally() ? stream.getNow(null) : null;
+        if (ready != null) {
+            send(lane, ready, requestId, volumeId, needleId, cookie, offset, length, result); // the usual case
+        } else {
+            stream.whenComplete((s, err) -> {
+                if (err != null) {
+                    lane.pending.remove(requestId, result);
+                    result.completeExceptionally(err);
+                } else {
+                    send(lane, s, requestId, volumeId, needleId, cookie, offset, length, result);
+                }
+            });
+        }
         return result;
+    }
+
+    private static void send(Lane lane, QuicStreamChannel s, long requestId, long volumeId, long needleId, long cookie,
+                             long offset, int length, CompletableFuture<Frame> result) {
+        FrameHeader req = new FrameHeader(FrameType.READ_REQ).id(requestId).object(volumeId).aux(needleId)
+                .offset(offset).arg(length).cookie(cookie).addFlag(FrameHeader.FLAG_SHARED_STREAM);
+        if (s.eventLoop().inEventLoop()) {
+            lane.send(s, req);
+        } else {
+            s.eventLoop().execute(() -> lane.send(s, req));
+        }
     }
 
     /** Shared streams this side opened that are open now. */
@@ -83,18 +93,16 @@ final class SharedReadStreams {
         /** The stream's flush batcher (event loop only; replaced with the stream). */
         private FlushBatcher flushes;
 
-        /** Writes a READ_REQ (event loop); requests queued together go out in one flush. */
-        void send(QuicStreamChannel s, FrameHeader req, CompletableFuture<Frame> result) {
+        /**
+         * Writes a READ_REQ (event loop); requests queued together go out in one flush. No promise per write: a
+         * write that fails (the stream closed under it) reaches AnswerHandler.exceptionCaught, which fails every
+         * read of the lane, this one included (it is in {@code pending} before it is sent).
+         */
+        void send(QuicStreamChannel s, FrameHeader req) {
             if (flushes == null || flushes.channel() != s) {
                 flushes = new FlushBatcher(s);
             }
-            Frames.write(s, req, null, false).addListener((ChannelFutureListener) w -> {
-                if (!w.isSuccess()) {
-                    result.completeExceptionally(new ShardlinkClosedException("read " + req.id() + " to "
-                            + conn.remoteName() + ": the shared QUIC read stream closed"
-                            + StreamResets.connectionEnd(conn), w.cause()));
-                }
-            });
+            Frames.writeVoid(s, req, null);
             flushes.writeDone();
         }
 

@@ -44,37 +44,46 @@ public final class ReadService {
 
     public void onReadRequest(FrameHeader req, ReplyChannel reply) {
         long t0 = System.nanoTime();
-        FrameHeader h = new FrameHeader().copyFrom(req);
-        int len = h.requestedLength();
-        String what = "read of volume " + h.volumeId() + " needle " + h.needleId() + " at " + h.offset() + " (" + len
-                + " bytes) by " + peerNode.get() + " from " + localNode;
+        int len = req.requestedLength();
         if (len < 0 || len > maxSendSize) {
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.TOO_LARGE, what + ": length must be in 0.."
-                    + maxSendSize + " (maxSendSize)"), true);
+            reply.sendError(req.id(), req.offset(), new FrameException(ErrorCode.TOO_LARGE, what(req)
+                    + ": length must be in 0.." + maxSendSize + " (maxSendSize)"), true);
             return;
         }
-        if (h.offset() < 0) {
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.OUT_OF_BOUNDS, what
+        if (req.offset() < 0) {
+            reply.sendError(req.id(), req.offset(), new FrameException(ErrorCode.OUT_OF_BOUNDS, what(req)
                     + ": negative offset"), true);
             return;
         }
-        if (reply.servesReadsInPlace()) {
-            serve(h, reply, len, what, t0);
+        if (reply.servesReadsInPlace() || (reply.servesNonBlockingReadsInPlace() && nonBlockingSource())) {
+            serve(req, reply, len, t0); // synchronous: the request's header stays valid throughout
             return;
         }
+        FrameHeader h = new FrameHeader().copyFrom(req); // the request frame is released when this returns
         try {
-            workers.execute(() -> serve(h, reply, len, what, t0));
+            workers.execute(() -> serve(h, reply, len, t0));
         } catch (RejectedExecutionException e) {
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SHUTTING_DOWN, what + ": node is closing"),
-                    true);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SHUTTING_DOWN, what(h)
+                    + ": node is closing"), true);
         }
     }
 
-    private void serve(FrameHeader h, ReplyChannel reply, int len, String what, long t0) {
+    private boolean nonBlockingSource() {
+        BlobSource s = source.get();
+        return s != null && s.nonBlocking();
+    }
+
+    /** The read, for error messages (built only when one is sent: a string per read costs CPU and garbage). */
+    private String what(FrameHeader h) {
+        return "read of volume " + h.volumeId() + " needle " + h.needleId() + " at " + h.offset() + " ("
+                + h.requestedLength() + " bytes) by " + peerNode.get() + " from " + localNode;
+    }
+
+    private void serve(FrameHeader h, ReplyChannel reply, int len, long t0) {
         BlobSource src = source.get();
         if (src == null) {
             metrics.completion(CompletionStatus.REJECTED);
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what(h)
                     + ": no BlobSource is registered"), true);
             return;
         }
@@ -88,8 +97,9 @@ public final class ReadService {
             if (buf == null) {
                 buf = alloc.directBuffer(Math.max(1, len));
             }
-            ByteBuffer dst = buf.nioBuffer(0, len);
-            BlobAttributes attrs = new BlobAttributes();
+            // the buffer's own cached view, not a new ByteBuffer per read (the source must not keep dst, as before)
+            ByteBuffer dst = buf.internalNioBuffer(0, len);
+            BlobAttributes attrs = new BlobAttributes(); // the source may keep it: not reused
             int n = src.read(h.volumeId(), h.needleId(), h.cookie(), h.offset(), len, dst, attrs);
             if (n < 0 || n > len) {
                 throw new IllegalStateException("BlobSource returned " + n + " for a " + len + "-byte read");
@@ -104,15 +114,15 @@ public final class ReadService {
             metrics.servedReadLatency(System.nanoTime() - t0);
         } catch (BlobNotFoundException e) {
             metrics.completion(CompletionStatus.REJECTED);
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what + ": " + e.getMessage()),
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.NOT_FOUND, what(h) + ": " + e.getMessage()),
                     true);
         } catch (BlobChecksumException e) {
             metrics.completion(CompletionStatus.REJECTED);
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.CHECKSUM_MISMATCH, what + ": "
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.CHECKSUM_MISMATCH, what(h) + ": "
                     + e.getMessage()), true);
         } catch (Exception e) {
             metrics.completion(CompletionStatus.FAILED);
-            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SOURCE_FAILED, what + ": " + e), true);
+            reply.sendError(h.id(), h.offset(), new FrameException(ErrorCode.SOURCE_FAILED, what(h) + ": " + e), true);
         } finally {
             if (buf != null) {
                 buf.release();

@@ -41,6 +41,14 @@ public interface ReplyChannel {
     }
 
     /**
+     * True to serve this read on the calling thread (the connection's I/O thread) if the node's BlobSource is
+     * {@link io.shardlink.api.BlobSource#nonBlocking()}: the channel is on its I/O thread and allows it now.
+     */
+    default boolean servesNonBlockingReadsInPlace() {
+        return false;
+    }
+
+    /**
      * Whether this channel may be able to send a READ_RESP payload straight from a file ({@link #sendFileRange});
      * false (the default) and the read service copies the blob into a buffer as usual.
      */

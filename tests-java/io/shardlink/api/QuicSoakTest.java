@@ -55,7 +55,11 @@ class QuicSoakTest {
             long direct0 = directMemory();
 
             long t0 = System.nanoTime();
-            run(p, READS, COPIES);
+            // both serving paths: the first half from b's reader threads (a source that may block), the second
+            // on b's connection event loop (a source declared non-blocking, BlobSource#nonBlocking)
+            run(p, READS / 2, COPIES / 2);
+            b.blobSource(BlobSource.nonBlocking(SoakLoad::blob));
+            run(p, READS - READS / 2, COPIES - COPIES / 2);
             double secs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("soak: %d verified 4 KiB reads and %d copies of %d bytes on one connection in %.1f s "
                     + "(%.0f reads/s)%n", READS, COPIES, COPY_SIZE, secs, READS / secs);

@@ -49,6 +49,14 @@ public final class RawQuicReads implements AutoCloseable {
 
     /** One request for {@code length} bytes on a fresh stream; returns the nanoseconds until the whole answer. */
     public long request(int length) throws Exception {
+        return start(length).get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Starts one request for {@code length} bytes on a fresh stream (any number may be in flight: each has its own
+     * stream); completes with the nanoseconds until the whole answer.
+     */
+    public CompletableFuture<Long> start(int length) {
         CompletableFuture<Long> done = new CompletableFuture<>();
         long t0 = System.nanoTime();
         Requester r = new Requester(length, t0, done);
@@ -61,7 +69,7 @@ public final class RawQuicReads implements AutoCloseable {
             ByteBuf req = s.alloc().directBuffer(REQUEST).writeInt(length).writeZero(REQUEST - 4);
             s.writeAndFlush(new DefaultQuicStreamFrame(req, true));
         });
-        return done.get(30, TimeUnit.SECONDS);
+        return done;
     }
 
     /** Client side of one request stream: counts the answer; done at its FIN (the stream then closes). */
