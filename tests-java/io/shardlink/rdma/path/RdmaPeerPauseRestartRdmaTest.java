@@ -67,6 +67,7 @@ class RdmaPeerPauseRestartRdmaTest {
         final Process proc;
         final List<String> out = new CopyOnWriteArrayList<>();
         final CompletableFuture<Integer> port = new CompletableFuture<>();
+        final long startedAt = System.nanoTime();
         volatile long listeningAt;
 
         Child(int listenPort) throws Exception {
@@ -145,6 +146,7 @@ class RdmaPeerPauseRestartRdmaTest {
                 .reconnectBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
                 .rdmaRetry(Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofSeconds(30)).build(), pa);
         port = child.awaitListening();
+        System.out.println("peer process listening " + ms(child.listeningAt - child.startedAt) + " ms after start");
         p = na.connect(new InetSocketAddress("127.0.0.1", port));
         moves = FaultMatrixSupport.record(p);
         assertThat(p.state()).as("peer state (cause %s)", p.lastCause()).isEqualTo(PeerState.CONNECTED);
