@@ -7,7 +7,7 @@ PACKAGES=(
   # native shim and its tests
   cmake make gcc clang pkg-config libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils perftest
   # the rxe VM (ci/rxe-vm.sh)
-  qemu-system-x86 busybox-static kmod cpio iproute2
+  qemu-system-x86 busybox-static kmod cpio iproute2  # iproute2: ip, rdma and tc (netem faults) in the guest
   # the two-guest stage (ci/pair-test.sh): relays ib_write_bw's IPv4-only handshake over IPv6 link-local
   socat
   # Java side

@@ -5,7 +5,7 @@
 #
 # KERNEL_DEB is Debian's linux-image-<abi>-amd64[-unsigned] package. The
 # initramfs holds a static busybox, INIT_SCRIPT as /init, and the kernel
-# modules needed for rxe, 9p, virtio-serial, virtio-net and the dummy/veth netdevs, plus
+# modules needed for rxe, 9p, virtio-serial, virtio-net, the dummy/veth netdevs and netem (tc qdisc), plus
 # everything they depend on. The load order comes from `modprobe --show-depends` against a
 # `depmod -b` of the unpacked package: it differs between kernel versions, so it
 # is never hard-coded. OUTPUT is written atomically (temp file + rename).
@@ -14,8 +14,11 @@
 # rebuilds the cached initramfs.
 set -euo pipefail
 
-# Modules the guest needs (their dependencies are resolved, not listed).
-MODULES=(crc32_generic ib_core ib_uverbs rdma_rxe 9p 9pnet_virtio virtio_pci virtio_console dummy veth virtio_net)
+# Modules the guest needs (their dependencies are resolved, not listed). sch_netem: the fault-matrix tests
+# (RdmaNetemFaultRdmaTest) put loss, delay, reordering and duplication on the veth ends with `tc qdisc ... netem`.
+# Changing this list changes this file's hash, so ci/vm/lib.sh builds a new cached initramfs on the next run.
+MODULES=(crc32_generic ib_core ib_uverbs rdma_rxe 9p 9pnet_virtio virtio_pci virtio_console dummy veth virtio_net
+         sch_netem)
 # Loaded too when this kernel has them (rdma_ucm gives librdmacm /dev/infiniband/rdma_cm).
 OPTIONAL_MODULES=(rdma_ucm)
 
