@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.shardlink.config.Transport;
 import io.shardlink.rdma.MemoryRegion;
-import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.transfer.ReplyChannel;
 import io.shardlink.wire.FrameException;
@@ -15,8 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The receive ring of one incoming copy: {@code count} slots of {@code slotSize} bytes the sender WRITEs chunks
- * into (the region LOCAL_WRITE | MW_BIND; remote write only through {@code mw}, bound to the sender's queue pair),
- * and the {@link ReplyChannel} the copy receiver answers its frames through
+ * into (LOCAL_WRITE | REMOTE_WRITE), and the {@link ReplyChannel} the copy receiver answers its frames through
  * (ACK and COPY_DONE by SEND to the sender).
  */
 final class CopyRing {
@@ -25,8 +23,6 @@ final class CopyRing {
     final long transferId;
     final long shardId;
     final MemoryRegion mr;
-    /** The window the sender writes through: bound to its queue pair only; closed before {@link #mr}. */
-    final MemoryWindow mw;
     final ByteBuffer memory;
     final int slotSize;
     final int count;
@@ -40,13 +36,12 @@ final class CopyRing {
     volatile long lastActivity = System.nanoTime();
 
     CopyRing(IncomingCopies owner, int index, int generation, long transferId, long shardId, MemoryRegion mr,
-             MemoryWindow mw, int slotSize, int count, long bytes) {
+             int slotSize, int count, long bytes) {
         this.index = index;
         this.generation = generation;
         this.transferId = transferId;
         this.shardId = shardId;
         this.mr = mr;
-        this.mw = mw;
         this.memory = mr.buffer();
         this.slotSize = slotSize;
         this.count = count;

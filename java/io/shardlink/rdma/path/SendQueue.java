@@ -3,9 +3,7 @@ package io.shardlink.rdma.path;
 import io.netty.buffer.ByteBuf;
 import io.shardlink.buffer.PooledBuffer;
 import io.shardlink.rdma.CompletionBatch;
-import io.shardlink.rdma.Access;
 import io.shardlink.rdma.MemoryRegion;
-import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.rdma.QueuePair;
 import io.shardlink.rdma.RdmaException;
@@ -20,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -35,8 +32,6 @@ final class SendQueue {
     static final int K_CONTROL = 0;
     static final int K_DATA = 1;
     static final int K_READ_REPLY = 2;
-    /** A memory window's bind ({@link #postBind}): no frame, the slot's control area is unused. */
-    static final int K_BIND = 3;
     private static final int HDR = FrameCodec.HEADER_SIZE;
     private static final int CTRL = RdmaEndpoint.CTRL;
 
@@ -69,8 +64,6 @@ final class SendQueue {
         final ByteBuffer area;
         PooledBuffer pooled;
         ByteBuf payload;
-        /** K_BIND: completed when the bind's completion arrives. */
-        Bind bind;
         int kind;
         long what;
 
@@ -83,17 +76,7 @@ final class SendQueue {
 
     /** A send that found no free slot (only then is anything allocated); posted as completions free slots. */
     private record Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
-                              long payloadOffset, int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind,
-                              Bind bind) {
-        Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
-                   long payloadOffset, int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {
-            this(opcode, imm, remoteAddr, rkey, head, payloadMr, payloadOffset, payloadLen, pooled, payload, kind,
-                    null);
-        }
-    }
-
-    /** A bind of {@code window} to the first {@code length} bytes of {@code mr}, remote write, through this QP. */
-    private record Bind(MemoryWindow window, MemoryRegion mr, long length, CompletableFuture<Void> done) {}
+                              long payloadOffset, int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
 
     /**
      * Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}; work-request ids are
@@ -246,53 +229,6 @@ final class SendQueue {
         return posted;
     }
 
-    /**
-     * Binds {@code window} to the first {@code length} bytes of {@code mr} (remote write) through this endpoint's
-     * queue pair, so that only this peer can write there; completes once the device has done it (the bind's
-     * completion), exceptionally if it fails or the path goes first. Never waits: with no free slot the bind is
-     * backlogged like a send. Callers complete nothing on the returned future under their own locks' order.
-     */
-    CompletableFuture<Void> postBind(MemoryWindow window, MemoryRegion mr, long length) {
-        Bind b = new Bind(window, mr, length, new CompletableFuture<>());
-        Throwable postError = null;
-        lock.lock();
-        try {
-            if (closed || ep.failure() != null) {
-                b.done().completeExceptionally(ep.failureOrClosed());
-                return b.done();
-            }
-            if (freeCount > 0) {
-                SendSlot s = slots[freeSlots[--freeCount]];
-                s.kind = K_BIND;
-                s.bind = b;
-                postError = postBind(s, b);
-            } else {
-                backlog.add(new Backlogged(Opcode.BIND_MW, 0, 0, 0, new byte[0], null, 0, 0, null, null, K_BIND, b));
-                stats.sendBacklogged.increment();
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (postError != null) {
-            b.done().completeExceptionally(postError);
-        }
-        return b.done();
-    }
-
-    /** Posts the bind from slot {@code s} (lock held); on failure frees the slot and returns why. */
-    private Throwable postBind(SendSlot s, Bind b) {
-        try {
-            b.window().bind(qp, wrBase | s.index, b.mr(), 0, b.length(), Access.REMOTE_WRITE.bit());
-            stats.windowsBound.increment();
-            return null;
-        } catch (RdmaException | RuntimeException e) {
-            s.bind = null;
-            freeSlots[freeCount++] = s.index;
-            slotFreed.signal();
-            return new IOException("binding a memory window for " + ep.peerId() + " failed: " + e.getMessage(), e);
-        }
-    }
-
     /** Posts one work request from slot {@code s} (lock held); on failure frees the slot and returns why. */
     private Throwable post(SendSlot s, int opcode, int imm, long raddr, int rkey, int headLen, MemoryRegion payloadMr,
                            long payloadOffset, int plen) {
@@ -381,8 +317,6 @@ final class SendQueue {
     void onCompletion(CompletionBatch wc, int i, int slotIndex, int status) {
         PooledBuffer pb;
         ByteBuf bb;
-        Bind bound;
-        Bind backlogBindFailed = null;
         int kind;
         long what;
         Throwable postError = null;
@@ -391,22 +325,12 @@ final class SendQueue {
             SendSlot s = slots[slotIndex];
             pb = s.pooled;
             bb = s.payload;
-            bound = s.bind;
             kind = s.kind;
             what = s.what;
             s.pooled = null;
             s.payload = null;
-            s.bind = null;
             Backlogged next = ep.failure() == null && !closed ? backlog.poll() : null;
-            if (next != null && next.bind() != null) {
-                s.kind = K_BIND;
-                s.bind = next.bind();
-                Throwable e = postBind(s, next.bind());
-                if (e != null) {
-                    backlogBindFailed = next.bind();
-                    postError = e;
-                }
-            } else if (next != null) {
+            if (next != null) {
                 s.area.clear().put(next.head());
                 s.pooled = next.pooled();
                 s.payload = next.payload();
@@ -426,18 +350,6 @@ final class SendQueue {
         if (bb != null) {
             bb.release();
         }
-        if (backlogBindFailed != null) {
-            backlogBindFailed.done().completeExceptionally(postError);
-            postError = null; // a refused bind declines that ring; it does not fail the path
-        }
-        if (bound != null) {
-            if (status == CompletionBatch.STATUS_SUCCESS) {
-                bound.done().complete(null);
-            } else {
-                bound.done().completeExceptionally(new IOException("the bind of a memory window for " + ep.peerId()
-                        + " failed: status " + status + " (" + wc.statusText(i) + ")"));
-            }
-        }
         if (status == CompletionBatch.STATUS_SUCCESS) {
             stats.okCompletions.increment();
         } else if (status == CompletionBatch.STATUS_FLUSH_ERROR && ep.isDown()) {
@@ -446,8 +358,7 @@ final class SendQueue {
             String text = wc.statusText(i);
             stats.error(text);
             ep.fail(new IOException("RDMA " + (kind == K_DATA ? "WRITE of the chunk at offset " + what
-                    : kind == K_READ_REPLY ? "WRITE of a read answer" : kind == K_BIND ? "BIND of a memory window"
-                    : "SEND of a control frame") + " from "
+                    : kind == K_READ_REPLY ? "WRITE of a read answer" : "SEND of a control frame") + " from "
                     + ep.local() + " to " + ep.peerId() + " failed: status " + status + " (" + text + ")"
                     + hint(status), null), true);
         }
@@ -483,15 +394,10 @@ final class SendQueue {
     Held close() {
         List<PooledBuffer> pooled = new ArrayList<>();
         List<ByteBuf> bufs = new ArrayList<>();
-        List<Bind> binds = new ArrayList<>();
         lock.lock();
         try {
             closed = true;
             for (SendSlot s : slots) {
-                if (s.bind != null) {
-                    binds.add(s.bind);
-                    s.bind = null;
-                }
                 if (s.pooled != null) {
                     pooled.add(s.pooled);
                     s.pooled = null;
@@ -502,9 +408,6 @@ final class SendQueue {
                 }
             }
             for (Backlogged b : backlog) {
-                if (b.bind() != null) {
-                    binds.add(b.bind());
-                }
                 if (b.pooled() != null) {
                     pooled.add(b.pooled());
                 }
@@ -516,9 +419,6 @@ final class SendQueue {
             slotFreed.signalAll();
         } finally {
             lock.unlock();
-        }
-        for (Bind b : binds) {
-            b.done().completeExceptionally(ep.failureOrClosed());
         }
         return new Held(pooled, bufs);
     }
