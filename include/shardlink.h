@@ -228,6 +228,7 @@ int sl_cq_wake(sl_handle cq);
 #define SL_ACCESS_LOCAL_WRITE 1u   /* = IBV_ACCESS_LOCAL_WRITE */
 #define SL_ACCESS_REMOTE_WRITE 2u  /* = IBV_ACCESS_REMOTE_WRITE (needs LOCAL_WRITE) */
 #define SL_ACCESS_REMOTE_READ 4u   /* = IBV_ACCESS_REMOTE_READ */
+#define SL_ACCESS_MW_BIND 16u      /* = IBV_ACCESS_MW_BIND: memory windows may be bound to the region */
 
 typedef struct sl_mr_info {
     uint64_t addr;
@@ -373,6 +374,7 @@ int sl_qp_connect(sl_handle qp, const uint8_t *peer_blob, size_t len, const sl_c
 #define SL_OP_READ 4u
 #define SL_OP_RECV 5u       /* receive work requests; also the opcode of receive completions */
 #define SL_OP_RECV_IMM 6u   /* completion only: a WRITE WITH IMMEDIATE consumed a receive */
+#define SL_OP_BIND_MW 7u    /* completion only: the bind posted by sl_mw_bind */
 
 #define SL_WR_MAX_SGE 4
 
@@ -426,6 +428,37 @@ int sl_post_send(sl_handle qp, const sl_wr *wrs, uint32_t n, uint32_t *posted);
 int sl_post_recv(sl_handle qp, const sl_wr *wrs, uint32_t n, uint32_t *posted);
 /* Outstanding (posted, not yet completed) send and receive requests (receive: 0 with an SRQ). */
 int sl_qp_outstanding(sl_handle qp, uint32_t *send, uint32_t *recv);
+
+/* ------------------------------------------------------------------ memory windows */
+
+/*
+ * Type-2 memory windows: remote access scoped to one queue pair. A window is bound (sl_mw_bind)
+ * through one connected QP to a range of a region registered with SL_ACCESS_MW_BIND; from then on
+ * the window's rkey grants its access to the peer of THAT queue pair only: a WRITE with the same
+ * rkey arriving on any other QP (even of the same protection domain) fails with a remote access
+ * error and lands nothing. Register the region LOCAL_WRITE | MW_BIND without remote rights, so the
+ * region's own rkey grants nothing remote.
+ *
+ * A window is bound once (SL_ESTATE for a second bind). Revoke it with sl_mw_dealloc, which
+ * invalidates it at once. While a window is bound, its region cannot be deregistered and its QP
+ * cannot be destroyed (SL_EBUSY): deallocate windows first.
+ */
+
+/* Allocates a type-2 window in pd. SL_ENOTSUP when the device has no type-2 windows. */
+int sl_mw_alloc(sl_handle pd, sl_handle *out);
+/* The rkey the window answers to once bound (chosen at allocation, so it can be sent before the bind). */
+int sl_mw_rkey(sl_handle mw, uint32_t *rkey);
+/*
+ * Posts a signaled bind of the window to [offset, offset+length) of mr with `access`
+ * (SL_ACCESS_REMOTE_WRITE and/or SL_ACCESS_REMOTE_READ) on qp's send queue: the window is usable
+ * once its completion (opcode SL_OP_BIND_MW, id wr_id) succeeds. qp, mw and mr must share one PD;
+ * mr needs SL_ACCESS_MW_BIND (and LOCAL_WRITE for REMOTE_WRITE) (SL_EACCES); the range must lie
+ * inside mr (SL_ERANGE); the QP must be in RTS (SL_ESTATE) with room on its send queue (SL_EFULL).
+ */
+int sl_mw_bind(sl_handle qp, sl_handle mw, sl_handle mr, uint64_t offset, uint64_t length, uint32_t access,
+               uint64_t wr_id);
+/* Invalidates and frees the window (bound or not). */
+int sl_mw_dealloc(sl_handle mw);
 
 /* ------------------------------------------------------------------ shared receive queues */
 

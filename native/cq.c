@@ -422,6 +422,7 @@ static uint32_t send_opcode_from_wc(enum ibv_wc_opcode op)
     switch (op) {
     case IBV_WC_RDMA_WRITE: return SL_OP_WRITE;
     case IBV_WC_RDMA_READ: return SL_OP_READ;
+    case IBV_WC_BIND_MW: return SL_OP_BIND_MW;
     default: return SL_OP_SEND;
     }
 }

@@ -35,7 +35,7 @@ static uint32_t free_head = UINT32_MAX;   /* under table_lock */
 static uint32_t next_unused;              /* under table_lock */
 static atomic_uint live_count;
 
-static const char *const type_names[] = {"invalid", "device", "pd", "cq", "qp", "mr", "test", "srq"};
+static const char *const type_names[] = {"invalid", "device", "pd", "cq", "qp", "mr", "test", "srq", "mw"};
 
 const char *sl_type_name(unsigned type)
 {

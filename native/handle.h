@@ -31,14 +31,15 @@ enum sl_type {
     SL_TYPE_MR = 5,
     SL_TYPE_TEST = 6,   /* used by the handle table's own unit test */
     SL_TYPE_SRQ = 7,
-    SL_TYPE_MAX = 7
+    SL_TYPE_MW = 8,
+    SL_TYPE_MAX = 8
 };
 
 #define SL_HANDLE_CHUNK_BITS 12u                        /* 4096 slots per chunk */
 #define SL_HANDLE_CHUNKS 4096u                          /* at most 16 Mi live objects */
 #define SL_HANDLE_SLOTS (SL_HANDLE_CHUNKS << SL_HANDLE_CHUNK_BITS)
 
-/* "device", "pd", "cq", "qp", "mr", "srq" ("unknown" otherwise). */
+/* "device", "pd", "cq", "qp", "mr", "srq", "mw" ("unknown" otherwise). */
 SL_HANDLE_HIDDEN const char *sl_type_name(unsigned type);
 
 /* Publishes obj under a fresh handle of the given type. SL_ENOMEM when the table is full. */

@@ -118,6 +118,7 @@ typedef struct sl_qp {
     sl_sq_slot *sq_ring;
     _Atomic uint64_t *rq_ring;     /* wr_ids */
     _Atomic uint64_t sq_head, sq_tail, rq_head, rq_tail;
+    atomic_uint windows;           /* memory windows bound through this QP (destroy waits for none) */
 } sl_qp;
 
 typedef struct sl_mr {
@@ -127,7 +128,17 @@ typedef struct sl_mr {
     uint64_t addr, length;
     uint32_t access;
     void *owned_map; /* sl_mr_register_file's mapping, unmapped at deregistration; else NULL */
+    atomic_uint windows;           /* memory windows bound to this region */
 } sl_mr;
+
+typedef struct sl_mw {
+    sl_handle h;
+    sl_pd *pd;
+    struct ibv_mw *mw;
+    uint32_t rkey;                 /* what the (one) bind gives it */
+    sl_qp *qp;                     /* bound through (NULL until sl_mw_bind posted) */
+    sl_mr *mr;                     /* bound to */
+} sl_mw;
 
 /*
  * cq.c: attach a QP to a CQ's bookkeeping: checks and commits `entries` of room, plus the SRQ's
@@ -149,6 +160,10 @@ SL_HIDDEN int sl_check_recvs(const char *fn, sl_pd *pd, uint32_t max_sge, const 
 SL_HIDDEN int sl_recv_chain(const char *fn, sl_pd *pd, uint32_t max_sge, const sl_wr *wrs, uint32_t first,
                             uint32_t k, struct ibv_recv_wr *vw, struct ibv_sge (*vs)[SL_WR_MAX_SGE]);
 #define SL_POST_BATCH 32   /* work requests per doorbell */
+
+/* wr.c: the QP-state and failed-doorbell errors of a post (post_lock held). */
+SL_HIDDEN int sl_post_state_error(const char *fn, sl_qp *qp, uint32_t state, const char *allowed);
+SL_HIDDEN int sl_post_failed(const char *fn, sl_qp *qp, const char *call, int ret, uint32_t posted);
 
 /* device.c: ibv_mtu <-> bytes. */
 SL_HIDDEN uint32_t sl_mtu_bytes(enum ibv_mtu mtu);

@@ -10,11 +10,12 @@
 
 #include "internal.h"
 
-#define SL_ACCESS_ALL (SL_ACCESS_LOCAL_WRITE | SL_ACCESS_REMOTE_WRITE | SL_ACCESS_REMOTE_READ)
+#define SL_ACCESS_ALL (SL_ACCESS_LOCAL_WRITE | SL_ACCESS_REMOTE_WRITE | SL_ACCESS_REMOTE_READ | SL_ACCESS_MW_BIND)
 
 _Static_assert(SL_ACCESS_LOCAL_WRITE == IBV_ACCESS_LOCAL_WRITE, "access flag values");
 _Static_assert(SL_ACCESS_REMOTE_WRITE == IBV_ACCESS_REMOTE_WRITE, "access flag values");
 _Static_assert(SL_ACCESS_REMOTE_READ == IBV_ACCESS_REMOTE_READ, "access flag values");
+_Static_assert(SL_ACCESS_MW_BIND == IBV_ACCESS_MW_BIND, "access flag values");
 
 static int mr_register(const char *fn, sl_handle pd_h, void *addr, uint64_t length, uint32_t access,
                        void *owned_map, sl_handle *out);
@@ -161,11 +162,22 @@ int sl_mr_query(sl_handle h, sl_mr_info *out)
     return SL_OK;
 }
 
+static int mr_busy(const char *fn, void *obj)
+{
+    sl_mr *mr = obj;
+    unsigned windows = atomic_load(&mr->windows);
+
+    if (!windows)
+        return 0;
+    return sl_fail(SL_EBUSY, 0, "%s: %u memory window(s) are bound to the region: deallocate them first", fn,
+                   windows);
+}
+
 int sl_mr_deregister(sl_handle h)
 {
     static const char fn[] = "sl_mr_deregister";
     sl_mr *mr;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_MR, (void **)&mr, NULL);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_MR, (void **)&mr, mr_busy);
 
     if (rc)
         return rc;

@@ -271,11 +271,22 @@ release:
     return rc;
 }
 
+static int qp_busy(const char *fn, void *obj)
+{
+    sl_qp *qp = obj;
+    unsigned windows = atomic_load(&qp->windows);
+
+    if (!windows)
+        return 0;
+    return sl_fail(SL_EBUSY, 0, "%s: %u memory window(s) are bound through the queue pair: deallocate them "
+                   "first", fn, windows);
+}
+
 int sl_qp_destroy(sl_handle h)
 {
     static const char fn[] = "sl_qp_destroy";
     sl_qp *qp;
-    int rc = sl_handle_close_begin(fn, h, SL_TYPE_QP, (void **)&qp, NULL);
+    int rc = sl_handle_close_begin(fn, h, SL_TYPE_QP, (void **)&qp, qp_busy);
 
     if (rc)
         return rc;

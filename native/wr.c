@@ -178,7 +178,7 @@ static enum ibv_wr_opcode verbs_opcode(uint32_t op)
     }
 }
 
-static int state_error(const char *fn, sl_qp *qp, uint32_t state, const char *allowed)
+int sl_post_state_error(const char *fn, sl_qp *qp, uint32_t state, const char *allowed)
 {
     uint32_t st = atomic_load(&qp->err_status);
 
@@ -193,7 +193,7 @@ static int state_error(const char *fn, sl_qp *qp, uint32_t state, const char *al
 }
 
 /* A failed doorbell: the verbs error, and whether the device has put the QP in ERR meanwhile. */
-static int post_failed(const char *fn, sl_qp *qp, const char *call, int ret, uint32_t posted)
+int sl_post_failed(const char *fn, sl_qp *qp, const char *call, int ret, uint32_t posted)
 {
     struct ibv_qp_attr attr;
     struct ibv_qp_init_attr init;
@@ -230,7 +230,7 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
     pthread_mutex_lock(&qp->post_lock);
     state = atomic_load(&qp->state);
     if (state != SL_QP_RTS) {
-        rc = state_error(fn, qp, state, "RTS");
+        rc = sl_post_state_error(fn, qp, state, "RTS");
         goto out;
     }
     head = atomic_load(&qp->sq_head);
@@ -291,7 +291,7 @@ int sl_post_send(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
             atomic_store(&qp->sq_head, head + ok);
             qp->unsig_run = trailing_unsignaled(qp);
             done += ok;
-            rc = post_failed(fn, qp, "ibv_post_send", rc, done);
+            rc = sl_post_failed(fn, qp, "ibv_post_send", rc, done);
             goto out;
         }
         head += k;
@@ -334,7 +334,7 @@ int sl_post_recv(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
     pthread_mutex_lock(&qp->post_lock);
     state = atomic_load(&qp->state);
     if (state != SL_QP_INIT && state != SL_QP_RTR && state != SL_QP_RTS) {
-        rc = state_error(fn, qp, state, "INIT, RTR or RTS");
+        rc = sl_post_state_error(fn, qp, state, "INIT, RTR or RTS");
         goto out;
     }
     head = atomic_load(&qp->rq_head);
@@ -362,7 +362,7 @@ int sl_post_recv(sl_handle h, const sl_wr *wrs, uint32_t n, uint32_t *posted)
             uint32_t ok = bad ? (uint32_t)(bad - vw) : 0;
             atomic_store(&qp->rq_head, head + ok);
             done += ok;
-            rc = post_failed(fn, qp, "ibv_post_recv", rc, done);
+            rc = sl_post_failed(fn, qp, "ibv_post_recv", rc, done);
             goto out;
         }
         head += k;

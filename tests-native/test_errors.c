@@ -258,7 +258,7 @@ static void bad_memory(void)
     EXPECT_RC(sl_post_recv(a.qp, &rwr, 1, NULL), SL_EINVAL);
     /* registration arguments */
     EXPECT_RC(sl_mr_register(a.pd, rw_buf.p, 0, 0, &dead_mr), SL_EINVAL);
-    EXPECT_RC(sl_mr_register(a.pd, rw_buf.p, 4096, 0x10, &dead_mr), SL_EINVAL);
+    EXPECT_RC(sl_mr_register(a.pd, rw_buf.p, 4096, 0x20, &dead_mr), SL_EINVAL); /* 0x10 is SL_ACCESS_MW_BIND */
     OK(sl_buf_alloc(4096, 0, &p));
     OK(sl_buf_free(p));
 

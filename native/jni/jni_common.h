@@ -42,6 +42,7 @@ SLJNI_HIDDEN int sljni_register_cq(JNIEnv *env);       /* jni_cq.c:      Complet
 SLJNI_HIDDEN int sljni_register_qp(JNIEnv *env);       /* jni_qp.c:      QueuePair */
 SLJNI_HIDDEN int sljni_register_mr(JNIEnv *env);       /* jni_mr.c:      MemoryRegion */
 SLJNI_HIDDEN int sljni_register_srq(JNIEnv *env);      /* jni_srq.c:     SharedReceiveQueue */
+SLJNI_HIDDEN int sljni_register_mw(JNIEnv *env);       /* jni_mw.c:      MemoryWindow */
 
 /*
  * NewStringUTF for text that came from C (device names, strerror texts): bytes outside

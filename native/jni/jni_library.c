@@ -72,6 +72,8 @@ static const jint layout[] = {
     SL_WR_UNSIGNALED,
     SL_WC_SRQ,
     SL_WC_DEPARTED,
+    SL_OP_BIND_MW,
+    SL_ACCESS_MW_BIND,
 };
 
 static jintArray native_layout(JNIEnv *env, jclass cls)

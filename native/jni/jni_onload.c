@@ -37,7 +37,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
     if (sljni_register_library(env) != 0 || sljni_register_buffer(env) != 0 ||
         sljni_register_device(env) != 0 || sljni_register_pd(env) != 0 ||
         sljni_register_cq(env) != 0 || sljni_register_qp(env) != 0 ||
-        sljni_register_mr(env) != 0 || sljni_register_srq(env) != 0) {
+        sljni_register_mr(env) != 0 || sljni_register_srq(env) != 0 ||
+        sljni_register_mw(env) != 0) {
         sljni_errors_fini(env);
         return JNI_ERR;
     }

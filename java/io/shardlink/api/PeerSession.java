@@ -176,6 +176,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     }
 
     @Override
+    public void controlRequestRefusedOverLimit() {
+        readRefusedOverLimit(); // the same OVER_LIMIT count, per peer and node
+    }
+
+    @Override
     public void helloDone() {
         Hello remote = remoteHello;
         if (state.state() != PeerState.DISCONNECTED || rdma.endpoint() == null || remote == null) {

@@ -34,6 +34,11 @@ public final class ShardlinkConfig {
     public static final int DEFAULT_MAX_IN_FLIGHT_READS_PER_PEER = 4096;
     public static final int DEFAULT_MAX_INCOMING_COPIES_PER_PEER = 64;
     public static final int DEFAULT_MAX_RINGS_PER_PEER = 16;
+    /**
+     * Control requests (RESUME, PATH_CTL, PING, unsolicited ERROR on the control stream) one peer may send per
+     * second, with a burst of as many: a copy costs one or two (ring request, resume), keep-alive one per interval.
+     */
+    public static final int DEFAULT_MAX_CONTROL_REQUESTS_PER_SECOND_PER_PEER = 1000;
     public static final long DEFAULT_PINNED_MEMORY_BUDGET = 256L * MiB;
     /** UDP payload for ordinary (1500-byte MTU) networks. */
     public static final int QUIC_PAYLOAD_ORDINARY = 1350;
@@ -70,6 +75,7 @@ public final class ShardlinkConfig {
     private final int maxIncomingCopiesPerPeer;
     private final int maxRingsPerPeer;
     private final Duration ringIdleTimeout;
+    private final int maxControlRequestsPerSecondPerPeer;
     private final long quicStreamWindow;
     private final long quicConnectionWindow;
     // connection lifetime (issue 12): keep-alive and reconnect
@@ -110,6 +116,7 @@ public final class ShardlinkConfig {
         this.maxIncomingCopiesPerPeer = b.maxIncomingCopiesPerPeer;
         this.maxRingsPerPeer = b.maxRingsPerPeer;
         this.ringIdleTimeout = b.ringIdleTimeout;
+        this.maxControlRequestsPerSecondPerPeer = b.maxControlRequestsPerSecondPerPeer;
         this.quicStreamWindow = b.quicStreamWindow;
         this.quicConnectionWindow = b.quicConnectionWindow;
         this.keepAliveInterval = b.keepAliveInterval != null ? b.keepAliveInterval : b.idleTimeout.dividedBy(3);
@@ -154,6 +161,7 @@ public final class ShardlinkConfig {
         b.maxIncomingCopiesPerPeer = maxIncomingCopiesPerPeer;
         b.maxRingsPerPeer = maxRingsPerPeer;
         b.ringIdleTimeout = ringIdleTimeout;
+        b.maxControlRequestsPerSecondPerPeer = maxControlRequestsPerSecondPerPeer;
         b.quicStreamWindow = quicStreamWindow;
         b.quicConnectionWindow = quicConnectionWindow;
         b.keepAliveInterval = keepAliveInterval;
@@ -245,6 +253,12 @@ public final class ShardlinkConfig {
      * stalled sender cannot keep memory pinned.
      */
     public Duration ringIdleTimeout() { return ringIdleTimeout; }
+    /**
+     * Control-stream frames one peer may send per second (RESUME and PATH_CTL requests, PING, ERRORs that answer
+     * none of our requests; a burst of as many): past it a request gets ERROR TOO_MANY_REQUESTS and the others are
+     * dropped, counted OVER_LIMIT for that peer; its connection, its copies and reads, and every other peer go on.
+     */
+    public int maxControlRequestsPerSecondPerPeer() { return maxControlRequestsPerSecondPerPeer; }
     public long quicStreamWindow() { return quicStreamWindow; }
     public long quicConnectionWindow() { return quicConnectionWindow; }
 
@@ -310,6 +324,7 @@ public final class ShardlinkConfig {
         private int maxIncomingCopiesPerPeer = DEFAULT_MAX_INCOMING_COPIES_PER_PEER;
         private int maxRingsPerPeer = DEFAULT_MAX_RINGS_PER_PEER;
         private Duration ringIdleTimeout = Duration.ofSeconds(60);
+        private int maxControlRequestsPerSecondPerPeer = DEFAULT_MAX_CONTROL_REQUESTS_PER_SECOND_PER_PEER;
         private long quicStreamWindow = 16L * MiB;
         private long quicConnectionWindow = 128L * MiB;
         private Duration keepAliveInterval; // null = idleTimeout / 3
@@ -359,6 +374,14 @@ public final class ShardlinkConfig {
         public Builder maxRingsPerPeer(int v) { this.maxRingsPerPeer = v; return this; }
         /** Idle time after which a granted RDMA receive ring is revoked; default 60 s. */
         public Builder ringIdleTimeout(Duration v) { this.ringIdleTimeout = v; return this; }
+        /**
+         * Per-peer limit of control requests per second on this node; default
+         * {@value #DEFAULT_MAX_CONTROL_REQUESTS_PER_SECOND_PER_PEER}.
+         */
+        public Builder maxControlRequestsPerSecondPerPeer(int v) {
+            this.maxControlRequestsPerSecondPerPeer = v;
+            return this;
+        }
         public Builder quicStreamWindow(long v) { this.quicStreamWindow = v; return this; }
         public Builder quicConnectionWindow(long v) { this.quicConnectionWindow = v; return this; }
         /** Keep-alive PING interval; must be shorter than idleTimeout; Duration.ZERO turns keep-alive off. */
@@ -436,6 +459,9 @@ public final class ShardlinkConfig {
             requirePositive(ringIdleTimeout, "ringIdleTimeout");
             require(maxRingsPerPeer >= 1 && maxRingsPerPeer <= 1024,
                     "maxRingsPerPeer must be in 1..1024, got " + maxRingsPerPeer);
+            require(maxControlRequestsPerSecondPerPeer >= 1 && maxControlRequestsPerSecondPerPeer <= 1_000_000,
+                    "maxControlRequestsPerSecondPerPeer must be in 1..1000000, got "
+                            + maxControlRequestsPerSecondPerPeer);
             require(quicStreamWindow >= 64 * KiB,
                     "quicStreamWindow must be at least 65536 bytes, got " + quicStreamWindow);
             require(quicConnectionWindow >= quicStreamWindow,

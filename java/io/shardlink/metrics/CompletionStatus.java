@@ -13,7 +13,9 @@ public enum CompletionStatus {
     /**
      * A read refused by the serving node because its peer had maxInFlightReadsPerPeer reads in flight there
      * (ERROR TOO_MANY_READS), or a copy refused by the receiving node because its peer had
-     * maxIncomingCopiesPerPeer copies open there (ERROR TOO_MANY_COPIES); counted on the refusing node, per peer.
+     * maxIncomingCopiesPerPeer copies open there (ERROR TOO_MANY_COPIES), or a control request refused because its
+     * peer sent more than maxControlRequestsPerSecondPerPeer (ERROR TOO_MANY_REQUESTS, or dropped); counted on the
+     * refusing node, per peer.
      */
     OVER_LIMIT
 }

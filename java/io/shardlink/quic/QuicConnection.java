@@ -62,6 +62,8 @@ public final class QuicConnection {
     private final java.util.concurrent.atomic.AtomicInteger sharedReadsInFlight =
             new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
+    /** maxControlRequestsPerSecondPerPeer on the frames the peer sends on the control stream (event loop). */
+    private final ControlRequestLimit requestLimit;
     /**
      * Shared-stream reads go to the reader threads until this System.nanoTime() (0 = they are served on the
      * event loop): set after a read served there was slow (see SharedReadServer).
@@ -79,6 +81,7 @@ public final class QuicConnection {
         this.limits = limits;
         this.transport = transport;
         this.remoteName = String.valueOf(channel.remoteSocketAddress());
+        this.requestLimit = new ControlRequestLimit(transport.maxControlRequestsPerSecondPerPeer(), System.nanoTime());
     }
 
     public QuicChannel channel() {
@@ -159,6 +162,9 @@ public final class QuicConnection {
     void onControlFrame(Frame f, QuicStreamChannel stream) {
         try {
             FrameHeader h = f.header();
+            if (overLimit(h, stream)) {
+                return;
+            }
             switch (h.type()) {
                 case HELLO -> onHello(f, stream);
                 case RESUME -> onResume(h, stream);
@@ -171,6 +177,45 @@ public final class QuicConnection {
         } finally {
             f.release();
         }
+    }
+
+    /**
+     * maxControlRequestsPerSecondPerPeer: every control-stream frame after HELLO that is not an answer to one of
+     * ours (a reply, or an ERROR about a request we have pending) takes a token. Past the limit a RESUME or PATH_CTL
+     * request gets ERROR TOO_MANY_REQUESTS (aux = its frame type, so the peer knows which request failed), a PING
+     * or unsolicited ERROR is dropped; the connection goes on. True if the frame was refused.
+     */
+    private boolean overLimit(FrameHeader h, QuicStreamChannel stream) {
+        FrameType t = h.type();
+        if (t == FrameType.HELLO || !helloComplete() || h.hasFlag(FrameHeader.FLAG_REPLY)
+                && (t == FrameType.RESUME || t == FrameType.PATH_CTL) || t == FrameType.ERROR
+                && (h.aux() == FrameType.PATH_CTL.code() ? pendingPathControl.containsKey(h.id())
+                        : pendingResumes.containsKey(h.id()))) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (requestLimit.tryAcquire(now)) {
+            return false;
+        }
+        QuicConnectionListener l = listener;
+        if (l != null) {
+            l.controlRequestRefusedOverLimit();
+        }
+        int limit = requestLimit.perSecond();
+        if (t == FrameType.RESUME || t == FrameType.PATH_CTL) {
+            String why = "node " + localNode + " refused " + t + " " + h.id() + " from " + remoteName + ": more than "
+                    + limit + " control requests per second from this peer (maxControlRequestsPerSecondPerPeer = "
+                    + limit + "); the connection stays up, retry later";
+            byte[] msg = why.getBytes(StandardCharsets.UTF_8);
+            Frames.writeWithPayload(stream, new FrameHeader(FrameType.ERROR).id(h.id())
+                    .arg(ErrorCode.TOO_MANY_REQUESTS.code()).aux(t.code()), Unpooled.wrappedBuffer(msg));
+        }
+        long refused = requestLimit.refusedToLog(now);
+        if (refused > 0) {
+            LOG.log(System.Logger.Level.WARNING, () -> localNode + ": refused " + refused + " control request(s) from "
+                    + remoteName + " over its limit of " + limit + " a second (maxControlRequestsPerSecondPerPeer)");
+        }
+        return true;
     }
 
     private void onHello(Frame f, QuicStreamChannel stream) {
@@ -321,6 +366,13 @@ public final class QuicConnection {
             helloDone.completeExceptionally(e);
             close(e);
             return;
+        }
+        if (h.aux() == FrameType.PATH_CTL.code()) { // a PATH_CTL request of ours that the peer refused
+            CompletableFuture<byte[]> p = pendingPathControl.remove(h.id());
+            if (p != null) {
+                p.completeExceptionally(e);
+                return;
+            }
         }
         CompletableFuture<Long> f = pendingResumes.remove(h.id());
         if (f != null) {

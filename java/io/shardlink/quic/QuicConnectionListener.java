@@ -37,6 +37,9 @@ public interface QuicConnectionListener {
     /** A read on a shared read stream was refused: the peer had maxInFlightReadsPerPeer reads in flight here. */
     default void readRefusedOverLimit() {}
 
+    /** A control request was refused: the peer sent more than maxControlRequestsPerSecondPerPeer (event loop). */
+    default void controlRequestRefusedOverLimit() {}
+
     /** The connection is gone (closed by either side, idle timeout, handshake failure after accept). */
     void onClosed(Throwable cause);
 }

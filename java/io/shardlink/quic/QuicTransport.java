@@ -109,6 +109,11 @@ public final class QuicTransport implements AutoCloseable {
         return config.maxInFlightReadsPerPeer();
     }
 
+    /** Control requests one peer may send here per second (and in one burst). */
+    int maxControlRequestsPerSecondPerPeer() {
+        return config.maxControlRequestsPerSecondPerPeer();
+    }
+
     /** Keep-alive PING interval in milliseconds; 0 = off. */
     long keepAliveMillis() {
         return config.keepAliveInterval().toMillis();

@@ -9,7 +9,9 @@ public enum Access {
     /** Peers may RDMA WRITE into the region (needs LOCAL_WRITE). */
     REMOTE_WRITE(2),
     /** Peers may RDMA READ from the region. */
-    REMOTE_READ(4);
+    REMOTE_READ(4),
+    /** Memory windows may be bound to the region ({@link MemoryWindow}); grants nothing remote by itself. */
+    MW_BIND(16);
 
     private final int bit;
 
@@ -31,6 +33,8 @@ public enum Access {
         return flags;
     }
 
-    /** LOCAL_WRITE | REMOTE_WRITE | REMOTE_READ. */
+    /** LOCAL_WRITE | REMOTE_WRITE | REMOTE_READ: what a queue pair can grant. */
     public static final int ALL = 7;
+    /** Every flag a memory region can be registered with: {@link #ALL} | MW_BIND. */
+    public static final int REGION_ALL = ALL | 16;
 }

@@ -68,6 +68,7 @@ final class Layout {
         "SL_ACCESS_LOCAL_WRITE", "SL_ACCESS_REMOTE_WRITE", "SL_ACCESS_REMOTE_READ",
         "SL_QP_RESET", "SL_QP_INIT", "SL_QP_RTR", "SL_QP_RTS", "SL_QP_SQD", "SL_QP_SQE", "SL_QP_ERR",
         "SL_PORT_DOWN", "SL_PORT_ACTIVE", "SL_NAME_MAX", "SL_WR_UNSIGNALED", "SL_WC_SRQ", "SL_WC_DEPARTED",
+        "SL_OP_BIND_MW", "SL_ACCESS_MW_BIND",
     };
 
     static final int[] EXPECTED = {
@@ -82,6 +83,7 @@ final class Layout {
         QpState.RESET.code(), QpState.INIT.code(), QpState.RTR.code(), QpState.RTS.code(), QpState.SQD.code(),
         QpState.SQE.code(), QpState.ERR.code(),
         PortState.DOWN.code(), PortState.ACTIVE.code(), NAME_MAX, WR_UNSIGNALED, WC_SRQ, WC_DEPARTED,
+        Opcode.BIND_MW, Access.MW_BIND.bit(),
     };
 
     /** Null if {@code actual} matches {@link #EXPECTED}, else a description of every difference. */

@@ -56,7 +56,7 @@ public final class MemoryRegion extends NativeObject {
             throw new IllegalArgumentException("only direct ByteBuffers can be registered, got a heap buffer: "
                     + buffer);
         }
-        if ((accessFlags & ~Access.ALL) != 0) {
+        if ((accessFlags & ~Access.REGION_ALL) != 0) {
             throw new IllegalArgumentException("unknown access flags 0x" + Integer.toHexString(accessFlags));
         }
         if (buffer.isReadOnly()

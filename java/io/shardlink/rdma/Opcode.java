@@ -14,8 +14,11 @@ public final class Opcode {
     public static final int RECV = 5;
     /** Completion only: a WRITE WITH IMMEDIATE consumed a receive. */
     public static final int RECV_IMM = 6;
+    /** Completion only: a memory window's bind ({@link MemoryWindow#bind}). */
+    public static final int BIND_MW = 7;
 
-    private static final String[] NAMES = {"SEND", "SEND_IMM", "WRITE", "WRITE_IMM", "READ", "RECV", "RECV_IMM"};
+    private static final String[] NAMES = {"SEND", "SEND_IMM", "WRITE", "WRITE_IMM", "READ", "RECV", "RECV_IMM",
+        "BIND_MW"};
 
     /** e.g. {@code "WRITE_IMM"}; {@code "OP(9)"} for an unknown value. */
     public static String name(int opcode) {

@@ -35,7 +35,12 @@ public enum ErrorCode {
      * The receiver revoked this copy's RDMA receive ring (deregistered it) because nothing was written into it,
      * announced or acknowledged for ringIdleTimeout: the copy is aborted on both sides.
      */
-    RING_REVOKED(21);
+    RING_REVOKED(21),
+    /**
+     * The peer sent more control requests than its per-peer limit (maxControlRequestsPerSecondPerPeer): this request
+     * (RESUME or PATH_CTL, named by the ERROR's {@code aux} = its frame type) is refused; the connection goes on.
+     */
+    TOO_MANY_REQUESTS(22);
 
     private final int code;
 

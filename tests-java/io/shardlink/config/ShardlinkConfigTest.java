@@ -76,6 +76,8 @@ class ShardlinkConfigTest {
         rejects(b -> b.maxInFlightReadsPerPeer(0), "maxInFlightReadsPerPeer must be in 1..1000000");
         rejects(b -> b.maxIncomingCopiesPerPeer(0), "maxIncomingCopiesPerPeer must be in 1..100000, got 0");
         rejects(b -> b.maxRingsPerPeer(1025), "maxRingsPerPeer must be in 1..1024, got 1025");
+        rejects(b -> b.maxControlRequestsPerSecondPerPeer(0),
+                "maxControlRequestsPerSecondPerPeer must be in 1..1000000, got 0");
         rejects(b -> b.ringIdleTimeout(Duration.ZERO), "ringIdleTimeout");
         rejects(b -> b.quicStreamWindow(10), "quicStreamWindow");
         rejects(b -> b.quicConnectionWindow(1 << 16).quicStreamWindow(1 << 20), "quicConnectionWindow");

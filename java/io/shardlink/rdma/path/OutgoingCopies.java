@@ -50,6 +50,10 @@ final class OutgoingCopies {
             answer = peer.controlRequest(PathMessages.ringRequest(spec.transferId(), spec.shardId(), spec.totalLength(),
                     spec.chunkSize())).get(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof FrameException fe && fe.code() == ErrorCode.TOO_MANY_REQUESTS) {
+                // over the peer's control-request limit: this copy goes over QUIC, the path stays up
+                throw new PathDeclinedException(fe.getMessage());
+            }
             throw new IOException("RDMA ring request for " + what + " to " + peerId + " failed: " + e.getCause(),
                     e.getCause());
         } catch (TimeoutException e) {
