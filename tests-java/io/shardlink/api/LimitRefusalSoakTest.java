@@ -49,29 +49,8 @@ class LimitRefusalSoakTest {
              ShardlinkNode client = ShardlinkNode.start(TestNodes.config("soak-lim-client").build())) {
             CountDownLatch copyGate = new CountDownLatch(1);
             List<byte[]> received = new java.util.concurrent.CopyOnWriteArrayList<>();
-            server.onShardCopy((peer, shardId, total) -> new ShardSink() {
-                final ByteBuffer got = ByteBuffer.allocate((int) total);
-
-                public void onChunk(long off, ByteBuffer p) throws java.io.IOException {
-                    if (shardId == 1) {
-                        try {
-                            if (!copyGate.await(120, TimeUnit.SECONDS)) {
-                                throw new java.io.IOException("test never opened the gate");
-                            }
-                        } catch (InterruptedException e) {
-                            throw new java.io.InterruptedIOException();
-                        }
-                    }
-                    got.position((int) off);
-                    got.put(p);
-                }
-
-                public void onComplete() {
-                    received.add(got.array());
-                }
-
-                public void onAbort(Throwable t) {}
-            });
+            server.onShardCopy((peer, shardId, total) ->
+                    new GatedSink(total, shardId == 1 ? copyGate : null, 120, received::add));
             server.blobSource(SharedReadStreamsTest::blob);
             Peer p = client.connect(server.localAddress());
             PeerSession ps = (PeerSession) client.peers().get(0);

@@ -48,29 +48,8 @@ class PeerCopyLimitTest {
 
     /** Collects each copy's bytes; the flooder's sinks hold their first chunk until {@code gate} opens. */
     private static ShardSinkFactory sinks(String gatedPeer, CountDownLatch gate, Map<String, byte[]> done) {
-        return (peer, shard, total) -> new ShardSink() {
-            final ByteBuffer got = ByteBuffer.allocate((int) total);
-
-            public void onChunk(long off, ByteBuffer p) throws java.io.IOException {
-                if (peer.equals(gatedPeer)) {
-                    try {
-                        if (!gate.await(60, TimeUnit.SECONDS)) {
-                            throw new java.io.IOException("test never opened the gate");
-                        }
-                    } catch (InterruptedException e) {
-                        throw new java.io.InterruptedIOException();
-                    }
-                }
-                got.position((int) off);
-                got.put(p);
-            }
-
-            public void onComplete() {
-                done.put(peer + "/" + shard, got.array());
-            }
-
-            public void onAbort(Throwable t) {}
-        };
+        return (peer, shard, total) -> new GatedSink(total, peer.equals(gatedPeer) ? gate : null, 60,
+                bytes -> done.put(peer + "/" + shard, bytes));
     }
 
     @Test
