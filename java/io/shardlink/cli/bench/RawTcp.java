@@ -77,12 +77,17 @@ public final class RawTcp implements AutoCloseable {
             }
         }
         one.clear();
-        while (one.hasRemaining()) {
-            if (client.read(one) < 0) {
+        readFully(client, one);
+        return System.nanoTime() - t0;
+    }
+
+    /** Reads until {@code b} is full; the server closing first is an error. */
+    static void readFully(SocketChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            if (ch.read(b) < 0) {
                 throw new IOException("server closed");
             }
         }
-        return System.nanoTime() - t0;
     }
 
     @Override

@@ -65,11 +65,7 @@ public final class RawTcpReads implements AutoCloseable {
             client.write(req);
         }
         in.clear().limit(length);
-        while (in.hasRemaining()) {
-            if (client.read(in) < 0) {
-                throw new IOException("server closed");
-            }
-        }
+        RawTcp.readFully(client, in);
         return System.nanoTime() - t0;
     }
 
