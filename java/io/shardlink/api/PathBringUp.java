@@ -458,5 +458,10 @@ final class PathBringUp {
         public CompletableFuture<byte[]> controlRequest(byte[] message) {
             return conn.pathControl(e, QuicConnection.PATH_KIND_PROVIDER, message);
         }
+
+        @Override
+        public void refusedOverLimit() {
+            session.readRefusedOverLimit(); // the session's OVER_LIMIT count, per peer and node
+        }
     }
 }

@@ -181,6 +181,11 @@ final class PeerSession implements Peer, CopyContext, PeerContext, QuicConnectio
     }
 
     @Override
+    public void refusedOverLimit() {
+        readRefusedOverLimit(); // a path's refusal (e.g. a ring past maxRingsPerPeer): the same OVER_LIMIT count
+    }
+
+    @Override
     public void helloDone() {
         Hello remote = remoteHello;
         if (state.state() != PeerState.DISCONNECTED || rdma.endpoint() == null || remote == null) {

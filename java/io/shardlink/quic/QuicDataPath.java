@@ -244,11 +244,6 @@ public final class QuicDataPath implements DataPath {
     }
 
     @Override
-    public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
-        return read(requestId, volumeId, needleId, -1, offset, length);
-    }
-
-    @Override
     public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
                                          int length) {
         SharedReadStreams shared = sharedReads;

@@ -39,24 +39,18 @@ public interface DataPath {
 
     /**
      * Sends READ_REQ for {@code length} bytes of needle {@code needleId} of volume {@code volumeId} at
-     * {@code offset}; completes with the READ_RESP frame (CRC not yet verified; the caller releases it) or
-     * exceptionally with a FrameException (the peer's ERROR) or a transport error.
-     */
-    default CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException(transport() + " path has no reads"));
-    }
-
-    /**
-     * As {@link #read(long, long, long, long, int)}, with the blob's {@code cookie} (unsigned 32-bit; negative = none)
-     * in the READ_REQ ({@code FrameHeader#cookie(long)}); the READ_RESP's {@code arg} holds the blob's flags. The
-     * default serves cookie-less reads through the method above (paths written before cookies).
+     * {@code offset}, with the blob's {@code cookie} (unsigned 32-bit; negative = none) in the READ_REQ
+     * ({@code FrameHeader#cookie(long)}); completes with the READ_RESP frame (CRC not yet verified; the caller releases
+     * it; its {@code arg} holds the blob's flags) or exceptionally with a FrameException (the peer's ERROR) or a
+     * transport error.
      */
     default CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
                                          int length) {
-        if (cookie < 0) {
-            return read(requestId, volumeId, needleId, offset, length);
-        }
-        return CompletableFuture.failedFuture(new UnsupportedOperationException(transport()
-                + " path cannot carry a read's cookie"));
+        return CompletableFuture.failedFuture(new UnsupportedOperationException(transport() + " path has no reads"));
+    }
+
+    /** As {@link #read(long, long, long, long, long, int)} without a cookie: paths implement only that one. */
+    default CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+        return read(requestId, volumeId, needleId, -1, offset, length);
     }
 }

@@ -32,4 +32,10 @@ public interface PeerContext {
     default CompletableFuture<byte[]> controlRequest(byte[] message) {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("no control channel"));
     }
+
+    /**
+     * The path refused this peer something past a per-peer limit (e.g. a receive ring past maxRingsPerPeer): counted
+     * OVER_LIMIT in the peer's and the node's completions, like the QUIC side's refusals.
+     */
+    default void refusedOverLimit() {}
 }

@@ -163,11 +163,6 @@ public final class RecoveringProvider implements DataPathProvider {
         }
 
         @Override
-        public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
-            return read(requestId, volumeId, needleId, -1, offset, length);
-        }
-
-        @Override
         public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
                                              int length) {
             if (!isOpen()) {

@@ -86,6 +86,7 @@ final class IncomingCopies {
             int maxRings = config.maxRingsPerPeer();
             if (byTransfer.size() >= maxRings) {
                 stats.ringsOverLimit.increment();
+                ep.peerContext().refusedOverLimit();
                 return decline(r, "node " + local + " already grants " + peerId() + " " + byTransfer.size()
                         + " receive rings (maxRingsPerPeer = " + maxRings + ")");
             }

@@ -247,6 +247,11 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         return readServer;
     }
 
+    /** What this endpoint knows of its peer session (its control stream, its counts). */
+    PeerContext peerContext() {
+        return peer;
+    }
+
     /** The peer's queue pair and reply ring (null until {@link #connect}). */
     PathMessages.Endpoint remote() {
         return remote;
@@ -434,11 +439,6 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     @Override
     public boolean supportsReads() {
         return true;
-    }
-
-    @Override
-    public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
-        return reads.read(requestId, volumeId, needleId, -1, offset, length);
     }
 
     @Override

@@ -107,7 +107,8 @@ class DeclinedTransferTest {
         }
 
         @Override
-        public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long offset, int length) {
+        public CompletableFuture<Frame> read(long requestId, long volumeId, long needleId, long cookie, long offset,
+                                             int length) {
             return CompletableFuture.failedFuture(new java.io.IOException("injected: the queue pair went to ERR"));
         }
     }

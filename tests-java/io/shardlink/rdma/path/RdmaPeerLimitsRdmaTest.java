@@ -9,6 +9,7 @@ import io.shardlink.api.Peer;
 import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
+import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.state.PeerState;
 import io.shardlink.api.ShardlinkException;
 import io.shardlink.wire.ErrorCode;
@@ -74,6 +75,9 @@ class RdmaPeerLimitsRdmaTest {
             assertThat(sinks.get(2).data).isEqualTo(small);
             assertThat(pb.stats().ringsOverLimit()).isEqualTo(1);
             assertThat(pb.stats().ringsDeclined()).isEqualTo(1);
+            assertThat(b.metrics().peers().get("rings-a").completions(CompletionStatus.OVER_LIMIT))
+                    .as("the refused ring counted against the peer that asked").isEqualTo(1);
+            assertThat(b.metrics().completions(CompletionStatus.OVER_LIMIT)).isEqualTo(1);
             assertThat(pb.stats().liveRings()).isEqualTo(1);
             assertThat(p.state()).as("a declined ring leaves the path up").isEqualTo(PeerState.CONNECTED);
 
