@@ -115,6 +115,10 @@ else
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
   count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
   count vm-consumer "$LEDGER" --no-skips --min 1 "$REPORTS/vm/consumer.xml" # issue 10: examples/consumer over RDMA
+  # issue 11: the fault matrix as this run measured it (the README's fault table is read off these rows)
+  if [ -s "$REPORTS/vm/fault-matrix.txt" ]; then
+    echo "fault matrix of this run (build-reports/vm/fault-matrix.txt):"; sed 's/^/  /' "$REPORTS/vm/fault-matrix.txt"
+  fi
   # the stage's own exit status counts too: a crash after the reports were written is a failure
   [ $vm_rc -eq 0 ] || failed_stage=1
 

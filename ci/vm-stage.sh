@@ -33,9 +33,11 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 
 if [ -f target/test-classpath.txt ] && [ -d target/test-classes ]; then
   echo "vm-stage: Java RDMA tests (tag rdma)"
+  rm -f "$out/fault-matrix.txt" # the fault tests' measured rows of this run (FaultMatrixSupport.report)
   java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
   "$java_home/bin/java" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dshardlink.native.path="$PWD/target/classes/META-INF/native/linux-x86_64/libshardlink_jni.so" \
+    -Dshardlink.faultReport="$out/fault-matrix.txt" \
     -cp "target/classes:target/test-classes:$(cat target/test-classpath.txt)" \
     org.junit.platform.console.ConsoleLauncher \
     --scan-classpath target/test-classes --include-tag rdma \

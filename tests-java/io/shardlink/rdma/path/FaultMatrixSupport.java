@@ -55,6 +55,26 @@ final class FaultMatrixSupport {
         return l.stream().filter(m -> m.atNanos() >= after).map(m -> m.from() + "->" + m.to()).toList();
     }
 
+    /**
+     * One measured row of the fault matrix: printed as "FAULT-MATRIX ..." and, when the system property
+     * {@code shardlink.faultReport} names a file (ci/vm-stage.sh sets it), appended there, so the README's fault table
+     * is read off the CI run that produced it (ci/test.sh prints the file after the VM stage).
+     */
+    static synchronized void report(String row) {
+        String line = "FAULT-MATRIX " + row;
+        System.out.println(line);
+        String file = System.getProperty("shardlink.faultReport");
+        if (file != null && !file.isBlank()) {
+            try {
+                java.nio.file.Files.writeString(java.nio.file.Path.of(file), line + System.lineSeparator(),
+                        java.nio.charset.StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot append the fault-matrix row to " + file, e);
+            }
+        }
+    }
+
     static long ms(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
     }

@@ -234,7 +234,7 @@ class RdmaNetemFaultRdmaTest {
         assertThat(after.rdmaReceived()).isEqualTo(10L * READ_LEN);
         assertThat(after.quicSent() + after.quicReceived()).isZero();
 
-        System.out.println("FAULT-MATRIX " + f.label + ": " + outcome + "; detect "
+        FaultMatrixSupport.report("" + f.label + ": " + outcome + "; detect "
                 + (detectMs < 0 ? "-" : detectMs + " ms") + "; recover " + (recoverMs < 0 ? "-" : recoverMs + " ms")
                 + "; fault on " + ms(off - on) + " ms; " + w + "; path retries "
                 + (na.metrics().pathRetries() - retries0) + "; moves A " + FaultMatrixSupport.moves(movesA, on)

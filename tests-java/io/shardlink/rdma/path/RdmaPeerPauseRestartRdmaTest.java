@@ -209,7 +209,7 @@ class RdmaPeerPauseRestartRdmaTest {
         assertThat(Duration.ofMillis(resumeMs)).as("copy done after SIGCONT").isLessThanOrEqualTo(RESUME_BOUND);
         assertThat(Duration.ofMillis(w.slowestReadMs()))
                 .isLessThanOrEqualTo(RESUME_BOUND.plusMillis(PAUSE_MS));
-        System.out.println("FAULT-MATRIX peer paused " + ms(stopCont[1] - stopCont[0]) + " ms: stayed on RDMA;"
+        FaultMatrixSupport.report("peer paused " + ms(stopCont[1] - stopCont[0]) + " ms: stayed on RDMA;"
                 + " detect -; copy done " + resumeMs + " ms after SIGCONT; " + w);
     }
 
@@ -286,7 +286,7 @@ class RdmaPeerPauseRestartRdmaTest {
                 .containsExactly("OPEN " + next + " " + nextSize);
         RdmaPathTestSupport.awaitTrue(() -> pa.liveEndpoints() == 1, Duration.ofSeconds(30),
                 "one endpoint left (" + pa.stats() + ")");
-        System.out.println("FAULT-MATRIX peer killed and restarted: copy failed " + detectMs + " ms after SIGKILL ("
+        FaultMatrixSupport.report("peer killed and restarted: copy failed " + detectMs + " ms after SIGKILL ("
                 + failure + "); reads beside it: " + readsOk + " verified, failed " + readErrors + "; new process"
                 + " listening " + ms(listening - restartAt) + " ms after start; Peer CONNECTED on RDMA " + recoverMs
                 + " ms after that (reconnects " + p.reconnects() + "); next: " + w + "; moves "

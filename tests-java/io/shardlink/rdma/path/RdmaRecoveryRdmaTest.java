@@ -4,6 +4,10 @@ import static io.shardlink.rdma.path.RdmaPathTestSupport.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static io.shardlink.rdma.path.FaultMatrixSupport.firstAt;
+import static io.shardlink.rdma.path.FaultMatrixSupport.record;
+import static io.shardlink.rdma.path.FaultMatrixSupport.serveBlobs;
+import static io.shardlink.rdma.path.FaultMatrixSupport.verify;
 
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
@@ -20,7 +24,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,8 +44,6 @@ class RdmaRecoveryRdmaTest {
     /** Recovery bound after the link is back: the port needs its GID again, then at most one backoff wait (8 s). */
     static final Duration RECOVERY_BOUND = Duration.ofSeconds(45);
 
-    record Moved(PeerState from, PeerState to, long atNanos) {}
-
     private static String cutLink() throws Exception {
         String link = System.getenv("SHARDLINK_RXE_CUT_LINK");
         if (link == null || link.isBlank()) {
@@ -59,40 +60,6 @@ class RdmaRecoveryRdmaTest {
         RdmaPathTestSupport.ip("link", "set", link, "up");
         RdmaPathTestSupport.awaitTrue(() -> RdmaPathTestSupport.portReady(a) && RdmaPathTestSupport.portReady(b),
                 Duration.ofSeconds(90), "rxe ports " + a + " and " + b + " to be ACTIVE with a GID again");
-    }
-
-    private static void serveBlobs(ShardlinkNode n) {
-        n.blobSource((v, needle, off, len, dst) -> {
-            for (int i = 0; i < len; i++) {
-                dst.put(RdmaPathTestSupport.blobByte(v, needle, off + i));
-            }
-            return len;
-        });
-    }
-
-    private static void verify(ReadResult r, long v, long needle, long off, int len) {
-        assertThat(r.length()).isEqualTo(len);
-        ByteBuffer d = r.data();
-        for (int i = 0; i < len; i++) {
-            if (d.get(d.position() + i) != RdmaPathTestSupport.blobByte(v, needle, off + i)) {
-                fail("read of needle " + needle + " at " + off + ": byte " + i + " differs (over " + r.transport() + ")");
-            }
-        }
-    }
-
-    private static List<Moved> record(Peer p) {
-        List<Moved> l = new CopyOnWriteArrayList<>();
-        p.addStateListener((peer, from, to, cause) -> l.add(new Moved(from, to, System.nanoTime())));
-        return l;
-    }
-
-    private static long firstAt(List<Moved> l, PeerState from, PeerState to, long after) {
-        for (Moved m : l) {
-            if (m.from() == from && m.to() == to && m.atNanos() >= after) {
-                return m.atNanos();
-            }
-        }
-        return -1;
     }
 
     @Test
@@ -119,10 +86,10 @@ class RdmaRecoveryRdmaTest {
             nb.onShardCopy(sinks);
             serveBlobs(nb);
             Peer p = na.connect(nb.localAddress());
-            List<Moved> movesA = record(p);
+            List<FaultMatrixSupport.Moved> movesA = record(p);
             assertThat(p.read(1, 2, 3, 4096).get(60, TimeUnit.SECONDS).transport()).isEqualTo(Transport.RDMA);
             Peer back = RdmaPathTestSupport.onlyPeer(nb);
-            List<Moved> movesB = record(back);
+            List<FaultMatrixSupport.Moved> movesB = record(back);
             RdmaPathTestSupport.awaitState(back, PeerState.CONNECTED, Duration.ofSeconds(30));
 
             CountDownLatch gate = sinks.gate;
@@ -181,7 +148,7 @@ class RdmaRecoveryRdmaTest {
             assertThat(firstAt(movesB, PeerState.FAILED, PeerState.DISCONNECTED, 0)).as("B retried").isPositive();
             long detectMs = TimeUnit.NANOSECONDS.toMillis(failedA - downUp[0]);
             long recoverMs = TimeUnit.NANOSECONDS.toMillis(upA - downUp[1]);
-            System.out.println("link down at 0 ms, up at " + TimeUnit.NANOSECONDS.toMillis(downUp[1] - downUp[0])
+            FaultMatrixSupport.report("link down 2 s then up: link down at 0 ms, up at " + TimeUnit.NANOSECONDS.toMillis(downUp[1] - downUp[0])
                     + " ms; A FAILED after " + detectMs + " ms; A CONNECTED again " + recoverMs
                     + " ms after the link came up; moves A " + movesA.stream().map(m -> m.from() + "->" + m.to()).toList()
                     + ", B " + movesB.stream().map(m -> m.from() + "->" + m.to()).toList());
@@ -258,7 +225,7 @@ class RdmaRecoveryRdmaTest {
                      .rdmaRetry(Duration.ofMillis(500), Duration.ofSeconds(4), Duration.ofSeconds(30)).build(), pb)) {
             serveBlobs(nb);
             Peer p = na.connect(nb.localAddress());
-            List<Moved> moves = record(p);
+            List<FaultMatrixSupport.Moved> moves = record(p);
             assertThat(p.read(1, 1, 0, 4096).get(60, TimeUnit.SECONDS).transport()).isEqualTo(Transport.RDMA);
             RdmaPathTestSupport.ip("link", "set", link, "down");
             cutDone = true;
@@ -281,7 +248,7 @@ class RdmaRecoveryRdmaTest {
             }
             long retries = na.metrics().pathRetries() - retriesAtFail;
             long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failed);
-            System.out.println("link down for good: detected after " + TimeUnit.NANOSECONDS.toMillis(failed - down)
+            FaultMatrixSupport.report("link down for good: detected after " + TimeUnit.NANOSECONDS.toMillis(failed - down)
                     + " ms; " + transports.size() + " reads over " + new java.util.HashSet<>(transports) + "; "
                     + retries + " retries in " + elapsedMs + " ms; moves "
                     + moves.stream().map(m -> m.from() + "->" + m.to()).toList() + "; A " + pa.stats());
