@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shardlink.config.Transport;
 import io.shardlink.metrics.CompletionStatus;
 import io.shardlink.quic.QuicConnection;
+import io.shardlink.testing.SoakLoad;
 import io.shardlink.testing.TestNodes;
 import io.shardlink.wire.ErrorCode;
 import io.shardlink.wire.FrameException;
@@ -79,7 +80,7 @@ class LimitRefusalSoakTest {
             QuicSoakTest.settle(client, server);
             int threadsServer = server.liveThreads();
             int threadsClient = client.liveThreads();
-            long direct0 = QuicSoakTest.directMemory();
+            long direct0 = SoakLoad.directMemory();
             long over0 = server.metrics().peers().get("soak-lim-client").completions(CompletionStatus.OVER_LIMIT);
             long t0 = System.nanoTime();
 
@@ -196,7 +197,7 @@ class LimitRefusalSoakTest {
                     + QuicSoakTest.THREAD_BOUND);
             assertThat(client.liveThreads()).as("client threads").isLessThanOrEqualTo(threadsClient
                     + QuicSoakTest.THREAD_BOUND);
-            long direct = QuicSoakTest.directMemory();
+            long direct = SoakLoad.directMemory();
             assertThat(direct).as("direct memory").isLessThanOrEqualTo(direct0 + QuicSoakTest.DIRECT_BOUND);
             System.out.printf("limit soak: %d copies refused in %d ms, %d reads refused in %d ms, %d of %d control "
                             + "requests refused in %.1f s; threads server %d -> %d, client %d -> %d; "

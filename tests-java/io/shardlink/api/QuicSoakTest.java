@@ -7,7 +7,6 @@ import io.shardlink.testing.QuicStreamCounts;
 import io.shardlink.testing.SoakLoad;
 import io.shardlink.testing.TestNodes;
 import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -52,7 +51,7 @@ class QuicSoakTest {
             settle(a, b);
             int threadsA = a.liveThreads();
             int threadsB = b.liveThreads();
-            long direct0 = directMemory();
+            long direct0 = SoakLoad.directMemory();
 
             long t0 = System.nanoTime();
             // both serving paths: the first half from b's reader threads (a source that may block), the second
@@ -100,7 +99,7 @@ class QuicSoakTest {
             assertThat(b.liveThreads()).as("threads of b").isLessThanOrEqualTo(threadsB + THREAD_BOUND);
             assertThat(a.outstandingBuffers()).isZero();
             assertThat(b.outstandingBuffers()).isZero();
-            long direct = directMemory();
+            long direct = SoakLoad.directMemory();
             System.out.printf("soak: direct memory %d KiB after warm-up, %d KiB after the soak (bound +%d MiB)%n",
                     direct0 >> 10, direct >> 10, DIRECT_BOUND >> 20);
             assertThat(direct).as("direct memory").isLessThanOrEqualTo(direct0 + DIRECT_BOUND);
@@ -119,17 +118,5 @@ class QuicSoakTest {
         }
         System.gc();
         Thread.sleep(200);
-    }
-
-    /** JDK direct buffers plus Netty's own (Netty allocates without a Cleaner, outside BufferPoolMXBean). */
-    static long directMemory() {
-        long jdk = 0;
-        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-            if (pool.getName().equals("direct")) {
-                jdk = pool.getMemoryUsed();
-            }
-        }
-        long netty = io.netty.util.internal.PlatformDependent.usedDirectMemory();
-        return jdk + Math.max(0, netty);
     }
 }

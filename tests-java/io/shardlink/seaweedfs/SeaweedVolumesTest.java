@@ -7,8 +7,9 @@ import io.shardlink.api.BlobAttributes;
 import io.shardlink.api.BlobChecksumException;
 import io.shardlink.api.BlobNotFoundException;
 import io.shardlink.api.BlobSource;
-import io.shardlink.testing.SeaweedFixtures;
 import io.shardlink.testing.SeaweedFixtures.Needle;
+import io.shardlink.testing.SeaweedFixtures;
+import io.shardlink.testing.SoakLoad;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -293,14 +294,14 @@ class SeaweedVolumesTest {
             burst.run(); // warm: thread-local buffers, verified checksums, JIT
             long fds = openFds();
             int threads = Thread.activeCount();
-            long direct = directMemory();
+            long direct = SoakLoad.directMemory();
             for (int k = 0; k < 4; k++) {
                 burst.run();
             }
             // the JVM's descriptor count is shared with what earlier tests left closing: a leak shows as growth
             assertThat(openFds()).isLessThanOrEqualTo(fds);
             assertThat(Thread.activeCount()).isLessThanOrEqualTo(threads);
-            assertThat(directMemory()).isLessThanOrEqualTo(direct);
+            assertThat(SoakLoad.directMemory()).isLessThanOrEqualTo(direct);
         }
     }
 
@@ -308,12 +309,6 @@ class SeaweedVolumesTest {
         try (var s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();
         }
-    }
-
-    private static long directMemory() {
-        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
-                .stream().filter(b -> b.getName().equals("direct")).mapToLong(
-                        java.lang.management.BufferPoolMXBean::getMemoryUsed).sum();
     }
 
     @Test

@@ -6,6 +6,8 @@ import io.shardlink.api.Peer;
 import io.shardlink.api.ReadResult;
 import io.shardlink.api.ShardSink;
 import io.shardlink.config.Transport;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -119,5 +121,19 @@ public final class SoakLoad {
             throw new AssertionError(verified.get() + " reads and " + copied.get() + " copies verified of " + reads
                     + " and " + copies);
         }
+    }
+
+    /**
+     * Direct memory in use: the JDK's direct buffers (BufferPoolMXBean "direct") plus Netty's own, which it allocates
+     * without a Cleaner, outside that bean. Soak tests compare it with a warm baseline.
+     */
+    public static long directMemory() {
+        long jdk = 0;
+        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+            if (pool.getName().equals("direct")) {
+                jdk = pool.getMemoryUsed();
+            }
+        }
+        return jdk + Math.max(0, io.netty.util.internal.PlatformDependent.usedDirectMemory());
     }
 }

@@ -7,10 +7,9 @@ import io.shardlink.api.ShardlinkNode;
 import io.shardlink.config.Transport;
 import io.shardlink.seaweedfs.SeaweedVolumes;
 import io.shardlink.state.PeerState;
-import io.shardlink.testing.SeaweedFixtures;
 import io.shardlink.testing.SeaweedFixtures.Needle;
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
+import io.shardlink.testing.SeaweedFixtures;
+import io.shardlink.testing.SoakLoad;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,7 +88,7 @@ class SeaweedZeroCopySoakRdmaTest {
             run(p, cycle, 0, WARMUP); // JIT, pools, threads
             settle();
             int threadsB = b.liveThreads();
-            long direct0 = directMemory();
+            long direct0 = SoakLoad.directMemory();
 
             long t0 = System.nanoTime();
             run(p, cycle, WARMUP, READS);
@@ -125,9 +124,9 @@ class SeaweedZeroCopySoakRdmaTest {
             assertThat(p.metrics().fallbacks()).isEmpty();
             settle();
             System.out.printf("zero-copy soak: threads of B %d -> %d, direct memory %d KiB -> %d KiB%n", threadsB,
-                    b.liveThreads(), direct0 >> 10, directMemory() >> 10);
+                    b.liveThreads(), direct0 >> 10, SoakLoad.directMemory() >> 10);
             assertThat(b.liveThreads()).as("threads of B").isLessThanOrEqualTo(threadsB + THREAD_BOUND);
-            assertThat(directMemory()).as("direct memory").isLessThanOrEqualTo(direct0 + DIRECT_BOUND);
+            assertThat(SoakLoad.directMemory()).as("direct memory").isLessThanOrEqualTo(direct0 + DIRECT_BOUND);
         }
         assertThat(pb.zeroCopyStats().liveWindows()).isZero();
         assertThat(pb.zeroCopyStats().windowPinnedBytes()).isZero();
@@ -189,16 +188,5 @@ class SeaweedZeroCopySoakRdmaTest {
     private static void settle() throws InterruptedException {
         System.gc();
         Thread.sleep(200);
-    }
-
-    /** JDK direct buffers plus Netty's own (Netty allocates without a Cleaner, outside BufferPoolMXBean). */
-    private static long directMemory() {
-        long jdk = 0;
-        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-            if (pool.getName().equals("direct")) {
-                jdk = pool.getMemoryUsed();
-            }
-        }
-        return jdk + Math.max(0, io.netty.util.internal.PlatformDependent.usedDirectMemory());
     }
 }
