@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 12, in the rxe VM: 20,000 reads and 1,000 copies on ONE peer connection (after a warm-up), every one
- * asserted to have gone over RDMA and verified; afterwards no copy ring is left granted, pinned bytes are as after
+ * asserted to have gone over RDMA and verified; afterwards no copy ring is left granted, pinned bytes within a few pool buffers of
  * the warm-up, threads and direct memory within bounds of their warm baseline; after the nodes close nothing is
  * pinned, no node thread is left and the devices' QP/CQ/MR/PD counts ({@code rdma resource}) are back to where they
  * were before the nodes started. Sizes: -Dshardlink.soak.rdmaReads / .rdmaCopies.
@@ -36,6 +36,12 @@ class RdmaSoakRdmaTest {
     static final int THREAD_BOUND = 8;
     /** Direct memory may grow this much over the warm baseline (pool arenas filling; not per operation). */
     static final long DIRECT_BOUND = 16L << 20;
+    /**
+     * Pinned bytes may grow this much over the warm baseline: the chunk pool registers a buffer when more chunks
+     * overlap than they did in the warm-up (seen: one 1 MiB buffer after 30,000 reads), bounded by the pool and the
+     * pinned budget, never per operation.
+     */
+    static final long PINNED_SLACK = 4L << 20;
 
     @BeforeEach
     void rdma() {
@@ -85,8 +91,12 @@ class RdmaSoakRdmaTest {
                     + " -> %d, B %d -> %d bytes%n", threadsA, a.liveThreads(), threadsB, b.liveThreads(),
                     direct0 >> 10, SoakLoad.directMemory() >> 10, pinnedA, pa.stats().pinnedBytes(), pinnedB,
                     pb.stats().pinnedBytes());
-            assertThat(pa.stats().pinnedBytes()).as("A's pinned bytes").isEqualTo(pinnedA);
-            assertThat(pb.stats().pinnedBytes()).as("B's pinned bytes").isEqualTo(pinnedB);
+            for (RdmaDataPathProvider pp : new RdmaDataPathProvider[] {pa, pb}) {
+                RdmaPathStats.Snapshot st = pp.stats();
+                long base = pp == pa ? pinnedA : pinnedB;
+                assertThat(st.pinnedBytes()).as("pinned bytes (%s)", st).isLessThanOrEqualTo(base + PINNED_SLACK)
+                        .isLessThanOrEqualTo(st.pinnedBudget());
+            }
             assertThat(a.liveThreads()).as("threads of A").isLessThanOrEqualTo(threadsA + THREAD_BOUND);
             assertThat(b.liveThreads()).as("threads of B").isLessThanOrEqualTo(threadsB + THREAD_BOUND);
             assertThat(SoakLoad.directMemory()).as("direct memory").isLessThanOrEqualTo(direct0 + DIRECT_BOUND);
