@@ -44,6 +44,9 @@ final class ReadServer {
 
     /** A READ_REQ from the peer whose answer goes to {@code page} of its reply ring (poller thread). */
     void onReadRequest(Frame f, int page) {
+        if (ReadTrace.ON) {
+            ReadTrace.stamp(ReadTrace.SERVER_RECEIVED);
+        }
         FrameHeader h = f.header();
         PathMessages.Endpoint r = ep.remote();
         int need = PageAllocator.pagesFor(HDR + (long) Math.max(0, Math.min(h.requestedLength(), config.maxSendSize())),
@@ -88,6 +91,9 @@ final class ReadServer {
 
         @Override
         public ByteBuf payloadBuffer(int cap) {
+            if (ReadTrace.ON) {
+                ReadTrace.stamp(ReadTrace.SERVE_STARTED);
+            }
             if (ready != null && cap <= config.maxSendSize()) {
                 PooledBuffer pb = ready;
                 ready = null;
@@ -163,6 +169,9 @@ final class ReadServer {
             if (payload instanceof SlotBuf sb && sb.attachment instanceof PooledBuffer pb) {
                 MemoryRegion mr = provider.region(pb.registration());
                 if (mr != null) {
+                    if (ReadTrace.ON) {
+                        ReadTrace.stamp(ReadTrace.ANSWER_POSTING);
+                    }
                     sends.postLarge(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h, mr, n, null,
                             payload, SendQueue.K_READ_REPLY);
                     return;
