@@ -27,6 +27,8 @@ import java.util.Locale;
  *                       node's reader threads, when a registered staging buffer is free at once (else they go to
  *                       the readers as usual). Only for a BlobSource that answers quickly and never blocks (memory,
  *                       page cache): while it runs, that poller handles no completion of any peer. Default false.
+ *                       A source declared {@link io.shardlink.api.BlobSource#nonBlocking()} is served on the poller
+ *                       either way (when a staging buffer is free), as QUIC serves it on its event loop
  * @param splitWrites    send a copy chunk longer than 1 MiB as several 1 MiB WRITEs (the last WITH IMMEDIATE) in
  *                       one doorbell instead of one large WRITE ({@link WriteSegments}); default true
  */
