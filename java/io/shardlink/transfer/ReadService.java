@@ -55,7 +55,8 @@ public final class ReadService {
                     + ": negative offset"), true);
             return;
         }
-        if (reply.servesReadsInPlace() || (reply.servesNonBlockingReadsInPlace() && nonBlockingSource())) {
+        // the source first: a channel may take an answer buffer when it says yes
+        if (reply.servesReadsInPlace() || (nonBlockingSource() && reply.servesNonBlockingReadsInPlace())) {
             serve(req, reply, len, t0); // synchronous: the request's header stays valid throughout
             return;
         }

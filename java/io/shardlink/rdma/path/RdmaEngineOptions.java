@@ -14,7 +14,9 @@ import java.util.Locale;
  * @param pollMode       {@link PollMode}: EVENT by default, from measurement on the project's 2-vCPU rxe VM (see
  *                       the README's results): there EVENT used the least CPU and was fastest, ADAPTIVE's spin cost
  *                       CPU for nothing, and BUSY pollers starved rxe's kernel work until queue pairs hit "retry
- *                       exceeded". ADAPTIVE or BUSY are for machines with cores to spare (unmeasured here)
+ *                       exceeded". ADAPTIVE or BUSY are for machines with cores to spare (unmeasured here). An
+ *                       interleaved run (perftest and the modes alternating) found no measure that separates EVENT
+ *                       and ADAPTIVE on that VM, so EVENT stays
  * @param spinMicros     ADAPTIVE: how long a poller keeps polling after its last completion before it sleeps,
  *                       0..100000 (default 200 us: longer than one small-message round trip, so a stream of
  *                       requests never sleeps between them)
@@ -27,6 +29,8 @@ import java.util.Locale;
  *                       node's reader threads, when a registered staging buffer is free at once (else they go to
  *                       the readers as usual). Only for a BlobSource that answers quickly and never blocks (memory,
  *                       page cache): while it runs, that poller handles no completion of any peer. Default false.
+ *                       A source declared {@link io.shardlink.api.BlobSource#nonBlocking()} is served on the poller
+ *                       either way (when a staging buffer is free), as QUIC serves it on its event loop
  * @param splitWrites    send a copy chunk longer than 1 MiB as several 1 MiB WRITEs (the last WITH IMMEDIATE) in
  *                       one doorbell instead of one large WRITE ({@link WriteSegments}); default true
  */

@@ -110,11 +110,17 @@ final class ReadChannel {
     private void postRequest(PendingRead pr) {
         FrameHeader h = new FrameHeader(FrameType.READ_REQ).id(pr.requestId).object(pr.volumeId).aux(pr.needleId)
                 .offset(pr.offset).arg(pr.length).cookie(pr.cookie);
+        if (ReadTrace.ON) {
+            ReadTrace.stamp(ReadTrace.REQUEST_POSTING);
+        }
         ep.sends().postSmall(Opcode.SEND_IMM, Imm.send(Imm.S_READ_REQ, pr.page), 0, 0, h, null);
     }
 
     /** READ_RESP or ERROR written to {@code page} of our reply ring (poller thread). */
     void onReadReply(int page, int len) {
+        if (ReadTrace.ON) {
+            ReadTrace.stamp(ReadTrace.REPLY_POLLED);
+        }
         PendingRead pr;
         synchronized (lock) {
             pr = page < byPage.length ? byPage[page] : null;

@@ -27,8 +27,15 @@ final class ReadServer {
     private static final int HDR = FrameCodec.HEADER_SIZE;
     private static final int PAGE = RdmaEndpoint.PAGE;
 
+    /** An in-place read slower than this counts as slow (the QUIC path's limit too). */
+    private static final long SLOW_IN_PLACE_NANOS = 5_000_000L;
+    private static final long OFF_POLLER_NANOS = 1_000_000_000L;
+
     private final RdmaEndpoint ep;
     private final RdmaDataPathProvider provider;
+    // poller thread only
+    private int slowInARow;
+    private long offPollerUntil;
     private final ShardlinkConfig config;
     private final SlotBuf.Owner stagingOwner = b -> ((PooledBuffer) b.attachment).release();
     /** Releases a file-window lease when the WRITE that sent from the window completes. */
@@ -44,6 +51,9 @@ final class ReadServer {
 
     /** A READ_REQ from the peer whose answer goes to {@code page} of its reply ring (poller thread). */
     void onReadRequest(Frame f, int page) {
+        if (ReadTrace.ON) {
+            ReadTrace.stamp(ReadTrace.SERVER_RECEIVED);
+        }
         FrameHeader h = f.header();
         PathMessages.Endpoint r = ep.remote();
         int need = PageAllocator.pagesFor(HDR + (long) Math.max(0, Math.min(h.requestedLength(), config.maxSendSize())),
@@ -53,7 +63,20 @@ final class ReadServer {
             throw new FrameException(ErrorCode.PROTOCOL, "bad RDMA read request " + h + " for page " + page
                     + " of a " + (r == null ? 0 : r.replyRingPages()) + "-page reply ring");
         }
-        ep.inbound().onFrame(f, new ReadReply(page, need * PAGE));
+        ReadReply reply = new ReadReply(page, need * PAGE);
+        long t0 = System.nanoTime();
+        ep.inbound().onFrame(f, reply);
+        if (reply.inPlace) {
+            // a source declared non-blocking that blocks anyway stalls every peer of this poller: after two slow
+            // reads in a row this peer's reads go to the reader threads for a while (as QUIC does on its loop).
+            // Timed up to the answer's post: the post itself (on rxe a system call that sends) is not the source's
+            long took = (reply.answeredAt != 0 ? reply.answeredAt : System.nanoTime()) - t0;
+            slowInARow = took > SLOW_IN_PLACE_NANOS ? slowInARow + 1 : 0;
+            if (slowInARow >= 2) {
+                slowInARow = 0;
+                offPollerUntil = System.nanoTime() + OFF_POLLER_NANOS;
+            }
+        }
     }
 
     /** Answers one READ_REQ: WRITE WITH IMMEDIATE into the reader's reply pages. */
@@ -62,6 +85,9 @@ final class ReadServer {
         private final int capacity;
         /** A staging buffer taken on the poller for serving this read in place; handed out by payloadBuffer. */
         private PooledBuffer ready;
+        /** Served on the poller (timed there, for the guard); when its answer was ready to post. */
+        private boolean inPlace;
+        private long answeredAt;
 
         ReadReply(int page, int capacity) {
             this.page = page;
@@ -70,11 +96,34 @@ final class ReadServer {
 
         @Override
         public boolean servesReadsInPlace() {
-            if (!provider.engine().options().readsOnPoller() || !ep.onPoller()) {
+            return provider.engine().options().readsOnPoller() && readyOnPoller();
+        }
+
+        /**
+         * A source declared {@link io.shardlink.api.BlobSource#nonBlocking()} is served on the poller whatever
+         * readsOnPoller says, as QUIC serves it on its event loop: the hop to a reader thread and back costs two
+         * thread wake-ups per read, about half of a small read's latency in the rxe VM (README, issue 7 results).
+         */
+        @Override
+        public boolean servesNonBlockingReadsInPlace() {
+            return readyOnPoller();
+        }
+
+        private boolean readyOnPoller() {
+            if (!ep.onPoller() || offPollerUntil != 0 && System.nanoTime() - offPollerUntil < 0) {
                 return false;
             }
-            ready = provider.stagingBufferIfFree(); // never wait on the poller: else the readers serve it
-            return ready != null;
+            if (ready == null) {
+                ready = provider.stagingBufferIfFree(); // never wait on the poller: else the readers serve it
+            }
+            inPlace = ready != null;
+            return inPlace;
+        }
+
+        private void answered() {
+            if (inPlace && answeredAt == 0) {
+                answeredAt = System.nanoTime();
+            }
         }
 
         /** The in-place buffer was not used (the read failed before it got one): give it back. */
@@ -88,6 +137,9 @@ final class ReadServer {
 
         @Override
         public ByteBuf payloadBuffer(int cap) {
+            if (ReadTrace.ON) {
+                ReadTrace.stamp(ReadTrace.SERVE_STARTED);
+            }
             if (ready != null && cap <= config.maxSendSize()) {
                 PooledBuffer pb = ready;
                 ready = null;
@@ -110,6 +162,7 @@ final class ReadServer {
 
         @Override
         public boolean sendFileRange(FrameHeader h, BlobFileRange range) {
+            answered();
             FileWindows<MemoryRegion> fw = provider.fileWindows();
             int n = range.length();
             if (fw == null || n == 0 || HDR + n > capacity) {
@@ -134,6 +187,7 @@ final class ReadServer {
 
         @Override
         public void send(FrameHeader h, ByteBuf payload) {
+            answered();
             releaseReady();
             int n = h.length();
             FileWindows<MemoryRegion> fw = provider.fileWindows();
@@ -163,6 +217,9 @@ final class ReadServer {
             if (payload instanceof SlotBuf sb && sb.attachment instanceof PooledBuffer pb) {
                 MemoryRegion mr = provider.region(pb.registration());
                 if (mr != null) {
+                    if (ReadTrace.ON) {
+                        ReadTrace.stamp(ReadTrace.ANSWER_POSTING);
+                    }
                     sends.postLarge(Opcode.WRITE_IMM, Imm.readReply(page), raddr, r.replyRingRkey(), h, mr, n, null,
                             payload, SendQueue.K_READ_REPLY);
                     return;
@@ -188,6 +245,7 @@ final class ReadServer {
 
         @Override
         public void sendError(long id, long offset, FrameException error, boolean closeAfter) {
+            answered();
             releaseReady();
             PathMessages.Endpoint r = ep.remote();
             FrameHeader h = new FrameHeader(FrameType.ERROR).id(id).offset(offset).arg(error.code().code());

@@ -2,6 +2,7 @@ package io.shardlink.rdma.path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.shardlink.api.BlobSource;
 import io.shardlink.api.CopyProgressListener;
 import io.shardlink.api.CopyResult;
 import io.shardlink.api.Peer;
@@ -280,6 +281,65 @@ class RdmaEngineRdmaTest {
             }
             System.out.println("reads served on " + servedOn + "; B " + pb.stats());
             assertThat(servedOn).contains("shardlink-rop-b-rdma");
+        }
+    }
+
+    @Test
+    void aNonBlockingBlobSourceIsServedOnThePollerWithDefaultOptions() throws Exception {
+        RdmaDataPathProvider pa = new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                RdmaEngineOptions.defaults().withPollers(1));
+        RdmaDataPathProvider pb = new RdmaDataPathProvider(RdmaPathOptions.defaults(),
+                RdmaEngineOptions.defaults().withPollers(1));
+        List<String> servedOn = java.util.Collections.synchronizedList(new ArrayList<>());
+        byte[] blob = new byte[4 * KiB]; // needle 7 of volume 6 at offset 0, ready: the source only copies it
+        for (int k = 0; k < blob.length; k++) {
+            blob[k] = RdmaPathTestSupport.blobByte(6, 7, k);
+        }
+        BlobSource counting = (v, n, off, len, dst) -> {
+            servedOn.add(Thread.currentThread().getName().replaceAll("-\\d+$", ""));
+            dst.put(blob, 0, len);
+            return len;
+        };
+        try (ShardlinkNode a = RdmaPathTestSupport.start(config("nbp-a", RdmaPathTestSupport.deviceA(), 64L << 20), pa);
+             ShardlinkNode b = RdmaPathTestSupport.start(config("nbp-b", RdmaPathTestSupport.deviceB(), 64L << 20),
+                     pb)) {
+            b.blobSource(BlobSource.nonBlocking(counting));
+            Peer p = a.connect(b.localAddress());
+            assertThat(p.state()).isEqualTo(PeerState.CONNECTED);
+            for (int i = 0; i < 100; i++) {
+                verify(p.read(6, 7, 0, 4 * KiB).get(120, TimeUnit.SECONDS), 6, 7, 0, 4 * KiB);
+            }
+            long onPoller = servedOn.stream().filter("shardlink-nbp-b-rdma"::equals).count();
+            System.out.println("non-blocking source: " + onPoller + " of 100 reads served on the poller, the rest on "
+                    + new java.util.TreeSet<>(servedOn));
+            // one at a time, a staging buffer is always free: reads are served on the poller; only the slow-source
+            // guard (two reads in a row over 5 ms, which a stall of the emulated VM can cause) sends some elsewhere
+            assertThat(servedOn).hasSize(100);
+            assertThat(onPoller).isGreaterThanOrEqualTo(90);
+            servedOn.clear();
+            b.blobSource(counting); // not declared non-blocking: the node's reader threads serve it, as before
+            for (int i = 0; i < 50; i++) {
+                verify(p.read(6, 7, 0, 4 * KiB).get(120, TimeUnit.SECONDS), 6, 7, 0, 4 * KiB);
+            }
+            assertThat(servedOn).hasSize(50).doesNotContain("shardlink-nbp-b-rdma");
+            servedOn.clear();
+            // declared non-blocking but slow: one or two slow reads on the poller (two in a row, counting the last
+            // of the first phase), then this peer's reads go to the reader threads for a second (the rest of these)
+            b.blobSource(BlobSource.nonBlocking((v, n, off, len, dst) -> {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+                return counting.read(v, n, off, len, dst);
+            }));
+            for (int i = 0; i < 5; i++) {
+                verify(p.read(6, 7, 0, 4 * KiB).get(120, TimeUnit.SECONDS), 6, 7, 0, 4 * KiB);
+            }
+            System.out.println("slow non-blocking source served on " + servedOn);
+            assertThat(servedOn).hasSize(5);
+            assertThat(servedOn.get(0)).isEqualTo("shardlink-nbp-b-rdma");
+            assertThat(servedOn.subList(2, 5)).doesNotContain("shardlink-nbp-b-rdma");
         }
     }
 
