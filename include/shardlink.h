@@ -454,6 +454,9 @@ int sl_mw_rkey(sl_handle mw, uint32_t *rkey);
  * once its completion (opcode SL_OP_BIND_MW, id wr_id) succeeds. qp, mw and mr must share one PD;
  * mr needs SL_ACCESS_MW_BIND (and LOCAL_WRITE for REMOTE_WRITE) (SL_EACCES); the range must lie
  * inside mr (SL_ERANGE); the QP must be in RTS (SL_ESTATE) with room on its send queue (SL_EFULL).
+ * Post it on an idle send queue and nothing behind it until its completion: rxe (Linux 6.1) executes a
+ * bind again when a retry rewinds over it before it completed, and the QP may then never complete
+ * anything again while staying RTS (tests-native/test_mw_bind_stream). A fence does not prevent that.
  */
 int sl_mw_bind(sl_handle qp, sl_handle mw, sl_handle mr, uint64_t offset, uint64_t length, uint32_t access,
                uint64_t wr_id);

@@ -3,14 +3,21 @@ package io.shardlink.quic;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
 import io.shardlink.wire.FrameCodec;
 import io.shardlink.wire.FrameHeader;
+import java.util.concurrent.RejectedExecutionException;
 
 /** Writing frames to Netty channels. */
 final class Frames {
     private Frames() {}
 
-    /** Writes header (+ payload, ownership passes) ; header length/crc must describe the payload. */
+    /**
+     * Writes header (+ payload, ownership passes) ; header length/crc must describe the payload. Off the channel's
+     * event loop, header and payload are written by one task on it: two writes from another thread are two tasks,
+     * and a frame another thread writes to the same stream (the control stream has several writers: copy threads'
+     * ring requests, the RDMA poller's PATH_READY) could land between them and corrupt both frames.
+     */
     static ChannelFuture write(Channel ch, FrameHeader h, ByteBuf payload, boolean flush) {
         ByteBuf hb = ch.alloc().directBuffer(FrameCodec.HEADER_SIZE);
         if (payload == null) {
@@ -20,8 +27,28 @@ final class Frames {
         if (payload == null) {
             return flush ? ch.writeAndFlush(hb) : ch.write(hb);
         }
+        if (!ch.eventLoop().inEventLoop()) {
+            ChannelPromise done = ch.newPromise();
+            try {
+                ch.eventLoop().execute(() -> writeBoth(ch, hb, payload, flush, done));
+            } catch (RejectedExecutionException e) {
+                hb.release();
+                payload.release();
+                done.setFailure(e);
+            }
+            return done;
+        }
         ch.write(hb, ch.voidPromise());
         return flush ? ch.writeAndFlush(payload) : ch.write(payload);
+    }
+
+    private static void writeBoth(Channel ch, ByteBuf hb, ByteBuf payload, boolean flush, ChannelPromise done) {
+        ch.write(hb, ch.voidPromise());
+        if (flush) {
+            ch.writeAndFlush(payload, done);
+        } else {
+            ch.write(payload, done);
+        }
     }
 
     /**

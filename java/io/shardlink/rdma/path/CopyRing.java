@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.shardlink.config.Transport;
 import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.transfer.ReplyChannel;
 import io.shardlink.wire.FrameException;
@@ -14,7 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The receive ring of one incoming copy: {@code count} slots of {@code slotSize} bytes the sender WRITEs chunks
- * into (LOCAL_WRITE | REMOTE_WRITE), and the {@link ReplyChannel} the copy receiver answers its frames through
+ * into (the region LOCAL_WRITE | MW_BIND; remote write only through {@code mw}, bound to the sender's queue pair),
+ * and the {@link ReplyChannel} the copy receiver answers its frames through
  * (ACK and COPY_DONE by SEND to the sender).
  */
 final class CopyRing {
@@ -23,6 +25,8 @@ final class CopyRing {
     final long transferId;
     final long shardId;
     final MemoryRegion mr;
+    /** The window the sender writes through: bound to its queue pair only; closed before {@link #mr}. */
+    final MemoryWindow mw;
     final ByteBuffer memory;
     final int slotSize;
     final int count;
@@ -36,12 +40,13 @@ final class CopyRing {
     volatile long lastActivity = System.nanoTime();
 
     CopyRing(IncomingCopies owner, int index, int generation, long transferId, long shardId, MemoryRegion mr,
-             int slotSize, int count, long bytes) {
+             MemoryWindow mw, int slotSize, int count, long bytes) {
         this.index = index;
         this.generation = generation;
         this.transferId = transferId;
         this.shardId = shardId;
         this.mr = mr;
+        this.mw = mw;
         this.memory = mr.buffer();
         this.slotSize = slotSize;
         this.count = count;

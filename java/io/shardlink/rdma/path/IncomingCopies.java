@@ -6,6 +6,7 @@ import io.shardlink.config.ShardlinkConfig;
 import io.shardlink.config.Transport;
 import io.shardlink.rdma.Access;
 import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.rdma.RdmaException;
 import io.shardlink.transfer.ReplyChannel;
@@ -20,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -27,6 +29,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Copies this node receives from one peer: a {@link CopyRing} per transfer, registered when the sender asks
  * (RING_REQ over QUIC) and the pinned budget has room, revoked when the copy ends, the sender gives up, or the path
  * goes. Chunks written into a ring are decoded in place and handed, without a copy, to the node's copy receiver.
+ *
+ * <p>Isolation. The node has one protection domain for every peer, so a ring's region grants nothing remote
+ * (LOCAL_WRITE | MW_BIND): the rkey in RING_GRANT is that of a type-2 memory window bound through THIS peer's queue
+ * pair, and the grant is answered only once the bind has completed. Another peer that learns the rkey and address
+ * gets a remote access error on its own queue pair and writes nothing. Revoking a ring deallocates its window first.
  */
 final class IncomingCopies {
     private static final int HDR = FrameCodec.HEADER_SIZE;
@@ -63,8 +70,34 @@ final class IncomingCopies {
         return ep.peerId();
     }
 
-    /** Answers a RING_REQ: a registered ring described to this sender only, or why not. */
-    byte[] grant(PathMessages.RingRequest r) {
+    /**
+     * Answers a RING_REQ: a registered ring, writable through this peer's queue pair only, described to this sender
+     * once its memory window is bound; or why not.
+     */
+    CompletableFuture<byte[]> grant(PathMessages.RingRequest r) {
+        CopyRing ring;
+        byte[] now;
+        synchronized (lock) {
+            now = register(r);
+            ring = now == null ? byTransfer.get(r.transferId()) : null;
+        }
+        if (ring == null) {
+            return CompletableFuture.completedFuture(now);
+        }
+        return sends().postBind(ring.mw, ring.mr, ring.bytes).handle((v, err) -> {
+            if (err != null) {
+                ring.closing = true;
+                release(ring);
+                return decline(r, "node " + ep.local() + " cannot bind a memory window for the ring: "
+                        + err.getMessage());
+            }
+            return PathMessages.ringGrant(new PathMessages.RingGrant(r.transferId(), ring.index, ring.generation,
+                    ring.mr.address(), ring.mw.rkey(), ring.slotSize, ring.count));
+        });
+    }
+
+    /** The synchronous part of a grant (lock held): null if a ring was registered (by transfer), else the answer. */
+    private byte[] register(PathMessages.RingRequest r) {
         String local = ep.local();
         if (ep.isDown()) {
             return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is down");
@@ -76,7 +109,7 @@ final class IncomingCopies {
         int count = config.numMemoryRegions();
         int slotSize = roundUp(HDR + config.maxSendSize(), RdmaEndpoint.PAGE);
         long bytes = (long) count * slotSize;
-        synchronized (lock) {
+        {
             if (closed) {
                 return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is closed");
             }
@@ -107,17 +140,21 @@ final class IncomingCopies {
                 return decline(r, "node " + local + " already receives " + Imm.MAX_RINGS + " copies from " + peerId()
                         + " over RDMA");
             }
-            MemoryRegion mr;
+            MemoryRegion mr = null;
+            MemoryWindow mw;
             try {
+                // no remote rights on the region itself: only the window bound to this peer's QP grants any
                 mr = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) bytes),
-                        Access.LOCAL_WRITE.bit() | Access.REMOTE_WRITE.bit());
+                        Access.LOCAL_WRITE.bit() | Access.MW_BIND.bit());
+                mw = MemoryWindow.allocate(provider.pd());
             } catch (RdmaException | RuntimeException | OutOfMemoryError e) {
+                RdmaDataPathProvider.closeQuietly(mr);
                 budget.release(bytes);
                 return decline(r, "node " + local + " cannot register a " + PinnedBudget.mib(bytes) + " receive ring: "
                         + e.getMessage());
             }
             generation = (generation + 1) % Imm.GENERATIONS;
-            CopyRing ring = new CopyRing(this, idx, generation, r.transferId(), r.shardId(), mr, slotSize, count,
+            CopyRing ring = new CopyRing(this, idx, generation, r.transferId(), r.shardId(), mr, mw, slotSize, count,
                     bytes);
             rings.set(idx, ring);
             byTransfer.put(r.transferId(), ring);
@@ -125,8 +162,8 @@ final class IncomingCopies {
             stats.ringsGranted.increment();
             stats.liveRings.incrementAndGet();
             stats.liveRegions.incrementAndGet();
-            return PathMessages.ringGrant(new PathMessages.RingGrant(r.transferId(), idx, ring.generation,
-                    mr.address(), mr.rkey(), slotSize, count));
+            stats.liveWindows.incrementAndGet();
+            return null;
         }
     }
 
@@ -219,7 +256,10 @@ final class IncomingCopies {
         ep.inbound().onFrame(new Frame(h, new SlotBuf(payload, b -> { }, s, ring)), ring.reply);
     }
 
-    /** Revokes remote access to a ring (deregisters it) and returns its memory to the budget. Once. */
+    /**
+     * Revokes remote access to a ring (deallocates its window, then deregisters it) and returns its memory to the
+     * budget. Once.
+     */
     void release(CopyRing ring) {
         if (!ring.released.compareAndSet(false, true)) {
             return;
@@ -227,6 +267,9 @@ final class IncomingCopies {
         synchronized (lock) {
             rings.compareAndSet(ring.index, ring, null);
             byTransfer.remove(ring.transferId, ring);
+        }
+        if (RdmaDataPathProvider.closeQuietly(ring.mw)) {
+            stats.liveWindows.decrementAndGet();
         }
         if (RdmaDataPathProvider.closeQuietly(ring.mr)) {
             stats.liveRegions.decrementAndGet();
@@ -260,6 +303,11 @@ final class IncomingCopies {
                     .arg(e.code().code()).length(msg.readableBytes()), msg), ring.reply);
             ring.reply.sendError(ring.transferId, 0, e, true);
         }
+    }
+
+    /** The rings granted now (tests). */
+    List<CopyRing> liveRings() {
+        return new ArrayList<>(byTransfer.values());
     }
 
     /** The path failed: drop whatever is still written into any ring. */

@@ -10,6 +10,7 @@ import io.shardlink.config.TransportMode;
 import io.shardlink.rdma.Access;
 import io.shardlink.rdma.DeviceLimits;
 import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.PortAttributes;
 import io.shardlink.rdma.ProtectionDomain;
 import io.shardlink.rdma.Rdma;
@@ -413,6 +414,16 @@ public final class RdmaDataPathProvider implements DataPathProvider {
         endpoints.remove(ep);
     }
 
+    /** The live endpoint to {@code peerId}, or null (tests). */
+    RdmaEndpoint endpointTo(String peerId) {
+        for (RdmaEndpoint ep : endpoints) {
+            if (ep.peerId().equals(peerId) && !ep.isTornDown()) {
+                return ep;
+            }
+        }
+        return null;
+    }
+
     // package-private accessors for endpoints
     ShardlinkConfig config() {
         return config;
@@ -513,7 +524,7 @@ public final class RdmaDataPathProvider implements DataPathProvider {
             return false;
         }
         try {
-            if (c instanceof MemoryRegion mr && mr.isClosed()) {
+            if (c instanceof MemoryRegion mr && mr.isClosed() || c instanceof MemoryWindow mw && mw.isClosed()) {
                 return false;
             }
             c.close();

@@ -9,6 +9,7 @@ import io.shardlink.rdma.CompletionBatch;
 import io.shardlink.rdma.CompletionQueue;
 import io.shardlink.rdma.ConnectOptions;
 import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.QueuePair;
 import io.shardlink.rdma.RdmaException;
 import io.shardlink.rdma.WorkRequestBatch;
@@ -42,13 +43,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <li>Control buffer (LOCAL_WRITE): {@code qpDepth} send slots of {@value #CTRL} bytes (a whole control frame, or
  * the header of a DATA / READ_RESP frame) and {@code qpDepth} receive buffers of {@value #CTRL} bytes (control
  * frames arrive there by SEND; a WRITE WITH IMMEDIATE consumes one without touching it).</li>
- * <li>Receive rings of incoming copies (LOCAL_WRITE | REMOTE_WRITE, never REMOTE_READ): one per transfer,
+ * <li>Receive rings of incoming copies (LOCAL_WRITE | MW_BIND; remote write only through a type-2 memory window
+ * bound to this peer's queue pair, never REMOTE_READ): one per transfer,
  * {@code numMemoryRegions} slots of header + {@code maxSendSize} bytes (rounded to 4 KiB), registered when the
  * sender asks for it (RING_REQ on the QUIC control stream) if the pinned budget has room, described to that
  * sender only (RING_GRANT, same stream), and deregistered when the transfer ends (COPY_DONE sent, or the
  * sender's ERROR), or when the path fails or the peer goes away.</li>
- * <li>Reply ring (LOCAL_WRITE | REMOTE_WRITE): {@value #PAGE}-byte pages that answers to our blob reads are
- * written into; described in HELLO; deregistered when the peer goes away.</li>
+ * <li>Reply ring (LOCAL_WRITE | MW_BIND): {@value #PAGE}-byte pages that answers to our blob reads are
+ * written into, through a memory window bound to this peer's queue pair (its rkey, fixed at allocation, is described
+ * in HELLO; the bind is done before PATH_READY); deregistered when the peer goes away.</li>
+ * <li>Why windows: the node has one protection domain for every peer (the chunk pool, staging buffers and file
+ * windows are registered once, node-wide), so a region's own rkey would be valid on every peer's queue pair. A
+ * window's rkey is valid on one queue pair only: another peer that learns it gets a remote access error.</li>
  * <li>Chunk buffers (the node's pool) and read staging buffers: registered once, node-wide, LOCAL only.</li>
  * </ul>
  *
@@ -100,6 +106,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private final QueuePair qp;
     private final MemoryRegion ctrl;
     private final MemoryRegion replyRing;
+    /** Remote write into {@link #replyRing}, for this peer's queue pair only; bound in {@link #connect}. */
+    private final MemoryWindow replyWindow;
     private final byte[] localEndpoint;
     private final RdmaEngine engine;
     /** The shared poller this endpoint's queue pair reports to, and the base of its work-request ids. */
@@ -122,6 +130,8 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
     private final Object stateLock = new Object();
     private volatile boolean qpConnected;
     private volatile boolean peerReady;
+    /** The reply ring's window is bound: the peer's read answers can land (we send no READ_REQ before). */
+    private volatile boolean replyBound;
     private volatile boolean pollerStarted;
     private volatile Throwable failure;
     private volatile long failedAt;
@@ -165,6 +175,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         QueuePair q = null;
         MemoryRegion m1 = null;
         MemoryRegion m2 = null;
+        MemoryWindow w2 = null;
         WorkRequestBatch recvBatch;
         boolean ok = false;
         try {
@@ -172,12 +183,14 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             m1 = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) ctrlBytes),
                     Access.LOCAL_WRITE.bit());
             m2 = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) readBytes),
-                    Access.LOCAL_WRITE.bit() | Access.REMOTE_WRITE.bit());
+                    Access.LOCAL_WRITE.bit() | Access.MW_BIND.bit());
+            w2 = MemoryWindow.allocate(provider.pd());
             recvBatch = ReceiveQueue.postAll(q, m1, membership.wrBase(), sq, rq);
-            this.localEndpoint = PathMessages.endpoint(q.localEndpoint(), m2.address(), m2.rkey(), npages, PAGE);
+            this.localEndpoint = PathMessages.endpoint(q.localEndpoint(), m2.address(), w2.rkey(), npages, PAGE);
             ok = true;
         } finally {
             if (!ok) {
+                RdmaDataPathProvider.closeQuietly(w2);
                 RdmaDataPathProvider.closeQuietly(q);
                 RdmaDataPathProvider.closeQuietly(m2);
                 RdmaDataPathProvider.closeQuietly(m1);
@@ -188,6 +201,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.qp = q;
         this.ctrl = m1;
         this.replyRing = m2;
+        this.replyWindow = w2;
         this.outgoing = new OutgoingCopies(this, peer, config);
         this.sends = new SendQueue(this, q, m1, stats, sq, membership.wrBase(), q.maxInline(),
                 config.maxSendSize(), engine.options().splitWrites());
@@ -196,6 +210,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         this.reads = new ReadChannel(this, m2, npages, limits);
         this.readServer = new ReadServer(this, provider);
         stats.liveRegions.addAndGet(2);
+        stats.liveWindows.incrementAndGet();
         stats.liveEndpoints.incrementAndGet();
     }
 
@@ -353,18 +368,29 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
                 fail(unwrap(err), true);
             }
         });
-        // both queue pairs must be ready to receive before either sends: tell the peer over the control stream
-        peer.controlRequest(PathMessages.pathReady()).whenComplete((answer, err) -> {
-            if (err != null) {
-                fail(new IOException("cannot tell " + peerId() + " that the RDMA path is ready: " + unwrap(err)), false);
+        // both queue pairs must be ready to receive before either sends, and the peer may write read answers into
+        // our reply ring only once its window is bound to this queue pair: tell the peer over the control stream
+        sends.postBind(replyWindow, replyRing, replyRing.length()).whenComplete((bound, bindErr) -> {
+            if (bindErr != null) {
+                fail(new IOException("RDMA bring-up from " + local + " to " + peerId() + ": binding the read reply "
+                        + "ring's memory window failed: " + unwrap(bindErr).getMessage(), unwrap(bindErr)), true);
+                return;
             }
+            replyBound = true;
+            maybeConnected();
+            peer.controlRequest(PathMessages.pathReady()).whenComplete((answer, err) -> {
+                if (err != null) {
+                    fail(new IOException("cannot tell " + peerId() + " that the RDMA path is ready: " + unwrap(err)),
+                            false);
+                }
+            });
         });
         maybeConnected();
         return connected;
     }
 
     private void maybeConnected() {
-        if (qpConnected && peerReady && failure == null && !closing && connected.complete(this)) {
+        if (qpConnected && peerReady && replyBound && failure == null && !closing && connected.complete(this)) {
             LOG.log(System.Logger.Level.DEBUG, () -> local + ": RDMA path to " + peerId() + " connected (qpn "
                     + qp.qpNum() + ")");
         }
@@ -380,7 +406,7 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
         }
         switch (m.type()) {
             case PathMessages.RING_REQ:
-                return CompletableFuture.completedFuture(incoming.grant(m.request()));
+                return incoming.grant(m.request());
             case PathMessages.PATH_READY:
                 peerReady = true;
                 maybeConnected();
@@ -547,10 +573,15 @@ final class RdmaEndpoint implements PathEndpoint, DataPath {
             return;
         }
         SendQueue.Held held = sends.close();
-        RdmaDataPathProvider.closeQuietly(qp); // first: no more DMA from or into our memory
+        // first revoke the windows (no more remote writes into our memory; a bound window also keeps its queue pair
+        // and region from being destroyed), then the queue pair (no more DMA from our memory)
+        incoming.closeAll();
+        if (RdmaDataPathProvider.closeQuietly(replyWindow)) {
+            stats.liveWindows.decrementAndGet();
+        }
+        RdmaDataPathProvider.closeQuietly(qp);
         engine.detach(this, membership); // completions of the destroyed queue pair still in the CQ are dropped
         held.release();
-        incoming.closeAll();
         int regions = 0;
         regions += RdmaDataPathProvider.closeQuietly(replyRing) ? 1 : 0;
         regions += RdmaDataPathProvider.closeQuietly(ctrl) ? 1 : 0;

@@ -32,6 +32,9 @@ public final class RdmaPathStats {
     final LongAdder inlineSends = new LongAdder();
     final LongAdder splitChunks = new LongAdder();
     final LongAdder staleCompletions = new LongAdder();
+    /** Memory windows bound (one per ring granted and one per peer's read reply ring). */
+    final LongAdder windowsBound = new LongAdder();
+    final AtomicInteger liveWindows = new AtomicInteger();
     final AtomicInteger liveRings = new AtomicInteger();
     final AtomicInteger liveRegions = new AtomicInteger();
     final AtomicInteger liveEndpoints = new AtomicInteger();
@@ -48,7 +51,7 @@ public final class RdmaPathStats {
                            long ringsDeclined, long sendBacklogged, int liveRings, int liveRegions,
                            int liveEndpoints, int livePollers, long pinnedBytes, long pinnedBudget,
                            long inlineSends, long staleCompletions, long splitChunks, long ringsOverLimit,
-                           long ringsRevokedIdle) {
+                           long ringsRevokedIdle, long windowsBound, int liveWindows) {
         @Override
         public String toString() {
             return "rdma[writes " + writesPosted + " (" + writeBytes + " B), sends " + sendsPosted + " (" + sendBytes
@@ -56,7 +59,8 @@ public final class RdmaPathStats {
                     + " flushed " + flushedCompletions + " errors " + errorCompletions + ", path failures "
                     + pathFailures + ", rings granted " + ringsGranted + " declined " + ringsDeclined + " (over the per-peer "
                     + "limit " + ringsOverLimit + ") revoked idle " + ringsRevokedIdle + " live "
-                    + liveRings + ", regions " + liveRegions + ", endpoints " + liveEndpoints + ", pollers "
+                    + liveRings + ", regions " + liveRegions + ", memory windows " + liveWindows + " (bound " + windowsBound
+                    + "), endpoints " + liveEndpoints + ", pollers "
                     + livePollers + ", pinned " + PinnedBudget.mib(pinnedBytes) + " of "
                     + PinnedBudget.mib(pinnedBudget) + ", inline sends " + inlineSends + ", completions of destroyed queue pairs "
                     + staleCompletions + ", chunks split into several WRITEs " + splitChunks + "]";
@@ -71,6 +75,6 @@ public final class RdmaPathStats {
                 pathFailures.sum(), ringsGranted.sum(), ringsDeclined.sum(), sendBacklogged.sum(), liveRings.get(),
                 liveRegions.get(), liveEndpoints.get(), livePollers.get(), pinned, budget, inlineSends.sum(),
                 staleCompletions.sum(), splitChunks.sum(), ringsOverLimit.sum(),
-                ringsRevokedIdle.sum());
+                ringsRevokedIdle.sum(), windowsBound.sum(), liveWindows.get());
     }
 }

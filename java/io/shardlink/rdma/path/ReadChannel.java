@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Blob reads this node makes from one peer: each read takes pages of the reply ring (registered LOCAL_WRITE |
- * REMOTE_WRITE, described to the peer in HELLO) and sends READ_REQ by SEND with the first page as immediate; the
+ * MW_BIND, writable through a memory window bound to this peer's queue pair, described to the peer in HELLO) and sends READ_REQ by SEND with the first page as immediate; the
  * peer WRITEs the answer into those pages, and the read completes with a buffer over them (no copy) that gives the
  * pages back when released. Reads beyond the ring's room wait in a queue.
  */

@@ -3,7 +3,9 @@ package io.shardlink.rdma.path;
 import io.netty.buffer.ByteBuf;
 import io.shardlink.buffer.PooledBuffer;
 import io.shardlink.rdma.CompletionBatch;
+import io.shardlink.rdma.Access;
 import io.shardlink.rdma.MemoryRegion;
+import io.shardlink.rdma.MemoryWindow;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.rdma.QueuePair;
 import io.shardlink.rdma.RdmaException;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,11 +30,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * sends that found no free slot. Every frame leaves through {@link #postSmall} (a whole frame copied into the slot)
  * or {@link #postLarge} (the header in the slot, the payload as a second SGE straight from registered memory).
  * A completion frees the slot, or hands it to the oldest backlogged send.
+ *
+ * <p>Memory-window binds ({@link #postBind}) go on an idle send queue only, and nothing is posted behind a bind
+ * until its completion: while a bind waits or runs, the queue's "bind gate" is closed and new sends are backlogged
+ * (or, off the poller, wait). Why: rxe (Linux 6.1) executes a bind when it reaches it but completes it only after
+ * the earlier requests are ACKed; a retransmission in between rewinds over the executed bind and runs it again,
+ * which fails and leaves the queue pair silent for good (no completion, still RTS). A fence does not help there
+ * (rxe fences only behind READs). tests-native/test_mw_bind_stream reproduces it and checks the rule.
  */
 final class SendQueue {
     static final int K_CONTROL = 0;
     static final int K_DATA = 1;
     static final int K_READ_REPLY = 2;
+    /** A memory window's bind ({@link #postBind}): no frame, the slot's control area is unused. */
+    static final int K_BIND = 3;
     private static final int HDR = FrameCodec.HEADER_SIZE;
     private static final int CTRL = RdmaEndpoint.CTRL;
 
@@ -54,6 +66,10 @@ final class SendQueue {
     private final int[] freeSlots;
     private int freeCount;
     private final ArrayDeque<Backlogged> backlog = new ArrayDeque<>();
+    /** Binds waiting for the send queue to drain (the first is posted once nothing is outstanding). */
+    private final ArrayDeque<Bind> binds = new ArrayDeque<>();
+    /** A bind is on the queue pair: nothing else is posted until its completion. */
+    private boolean bindPosted;
     private final WorkRequestBatch batch = new WorkRequestBatch(1);
     private boolean closed;
 
@@ -64,6 +80,8 @@ final class SendQueue {
         final ByteBuffer area;
         PooledBuffer pooled;
         ByteBuf payload;
+        /** K_BIND: completed when the bind's completion arrives. */
+        Bind bind;
         int kind;
         long what;
 
@@ -77,6 +95,22 @@ final class SendQueue {
     /** A send that found no free slot (only then is anything allocated); posted as completions free slots. */
     private record Backlogged(int opcode, int imm, long remoteAddr, int rkey, byte[] head, MemoryRegion payloadMr,
                               long payloadOffset, int payloadLen, PooledBuffer pooled, ByteBuf payload, int kind) {}
+
+    /** A bind of {@code window} to the first {@code length} bytes of {@code mr}, remote write, through this QP. */
+    private static final class Bind {
+        final MemoryWindow window;
+        final MemoryRegion mr;
+        final long length;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Why it could not be posted (set under the lock, reported outside it). */
+        Throwable error;
+
+        Bind(MemoryWindow window, MemoryRegion mr, long length) {
+            this.window = window;
+            this.mr = mr;
+            this.length = length;
+        }
+    }
 
     /**
      * Slots use the first {@code sq} x {@value RdmaEndpoint#CTRL} bytes of {@code ctrl}; work-request ids are
@@ -117,7 +151,7 @@ final class SendQueue {
             if (closed) {
                 return;
             }
-            if (freeCount > 0) {
+            if (freeCount > 0 && !bindGateClosed()) {
                 SendSlot s = slots[freeSlots[--freeCount]];
                 ByteBuffer a = s.area.clear();
                 FrameCodec.encodeHeader(h, a);
@@ -173,7 +207,7 @@ final class SendQueue {
         boolean posted = false;
         lock.lock();
         try {
-            if (freeCount == 0 && ep.onPoller() && !closed) {
+            if ((freeCount == 0 || bindGateClosed()) && ep.onPoller() && !closed) {
                 ByteBuffer b = ByteBuffer.allocate(HDR);
                 FrameCodec.encodeHeader(h, b);
                 backlog.add(new Backlogged(opcode, imm, raddr, rkey, b.array(), payloadMr, payloadOffset, plen, pooled,
@@ -186,7 +220,7 @@ final class SendQueue {
                 n = 1;
             }
             long left = ep.config().requestTimeout().toNanos();
-            while (freeCount < n && !closed && ep.failure() == null && left > 0) {
+            while ((freeCount < n || bindGateClosed()) && !closed && ep.failure() == null && left > 0) {
                 try {
                     left = slotFreed.awaitNanos(left);
                 } catch (InterruptedException e) {
@@ -194,12 +228,13 @@ final class SendQueue {
                     break;
                 }
             }
-            if (n > 1 && freeCount >= n && !closed && ep.failure() == null) {
+            boolean room = freeCount >= n && !bindGateClosed();
+            if (n > 1 && room && !closed && ep.failure() == null) {
                 postError = postParts(n, imm, raddr, rkey, h, payloadMr, plen, pooled, payload);
                 posted = postError == null;
                 pooled = null;
                 payload = null;
-            } else if (freeCount >= n && !closed && ep.failure() == null) {
+            } else if (room && !closed && ep.failure() == null) {
                 SendSlot s = slots[freeSlots[--freeCount]];
                 FrameCodec.encodeHeader(h, s.area.clear());
                 s.pooled = pooled;
@@ -210,9 +245,11 @@ final class SendQueue {
                 posted = postError == null;
                 pooled = null;
                 payload = null;
-            } else if (freeCount < n && !closed && ep.failure() == null) {
+            } else if (!room && !closed && ep.failure() == null) {
                 postError = new IOException("no free RDMA send slot towards " + ep.peerId() + " within "
-                        + ep.config().requestTimeout().toMillis() + " ms (" + sq + " work requests outstanding)");
+                        + ep.config().requestTimeout().toMillis() + " ms (" + (sq - freeCount)
+                        + " work requests outstanding" + (bindGateClosed() ? ", a memory window's bind pending" : "")
+                        + ")");
             }
         } finally {
             lock.unlock();
@@ -227,6 +264,90 @@ final class SendQueue {
             ep.fail(postError, true);
         }
         return posted;
+    }
+
+    /**
+     * Binds {@code window} to the first {@code length} bytes of {@code mr} (remote write) through this endpoint's
+     * queue pair, so that only this peer can write there; completes once the device has done it (the bind's
+     * completion), exceptionally if it fails or the path goes first. Never waits: the bind is posted once nothing
+     * is outstanding on the send queue, and sends that come meanwhile wait behind it (see the class comment).
+     * Callers complete nothing on the returned future under their own locks' order.
+     */
+    CompletableFuture<Void> postBind(MemoryWindow window, MemoryRegion mr, long length) {
+        Bind b = new Bind(window, mr, length);
+        List<Bind> failed;
+        Throwable postError = null;
+        lock.lock();
+        try {
+            if (closed || ep.failure() != null) {
+                b.done.completeExceptionally(ep.failureOrClosed());
+                return b.done;
+            }
+            binds.add(b);
+            failed = postBindIfIdle();
+            if (failed != null) {
+                postError = drainBacklog();
+            }
+        } finally {
+            lock.unlock();
+        }
+        failBinds(failed);
+        if (postError != null) {
+            ep.fail(postError, true);
+        }
+        return b.done;
+    }
+
+    /** True while a bind waits for the send queue to drain or runs on it: nothing else may be posted (lock held). */
+    private boolean bindGateClosed() {
+        return bindPosted || !binds.isEmpty();
+    }
+
+    /**
+     * Posts the oldest waiting bind if the send queue is idle (lock held). Binds that cannot be posted are taken off
+     * and returned (null: none), each with its {@link Bind#error}, for {@link #failBinds} outside the lock: that
+     * declines their rings and does not fail the path.
+     */
+    private List<Bind> postBindIfIdle() {
+        List<Bind> failed = null;
+        while (!bindPosted && !binds.isEmpty() && freeCount == sq && !closed) {
+            Bind b = binds.poll();
+            SendSlot s = slots[freeSlots[--freeCount]];
+            s.kind = K_BIND;
+            s.bind = b;
+            try {
+                b.window.bind(qp, wrBase | s.index, b.mr, 0, b.length, Access.REMOTE_WRITE.bit());
+                stats.windowsBound.increment();
+                bindPosted = true;
+            } catch (RdmaException | RuntimeException e) {
+                s.bind = null;
+                freeSlots[freeCount++] = s.index;
+                b.error = new IOException("binding a memory window for " + ep.peerId() + " failed: " + e.getMessage(),
+                        e);
+                failed = failed == null ? new ArrayList<>(1) : failed;
+                failed.add(b);
+            }
+        }
+        return failed;
+    }
+
+    /** Posts backlogged sends while slots are free and no bind holds the gate (lock held); returns a post error. */
+    private Throwable drainBacklog() {
+        Throwable err = null;
+        while (err == null && freeCount > 0 && !backlog.isEmpty() && !bindGateClosed() && !closed
+                && ep.failure() == null) {
+            err = postBacklogged(slots[freeSlots[--freeCount]], backlog.poll());
+        }
+        slotFreed.signalAll();
+        return err;
+    }
+
+    private static void failBinds(List<Bind> failed) {
+        if (failed != null) {
+            for (Bind b : failed) {
+                b.done.completeExceptionally(b.error);
+            }
+        }
     }
 
     /** Posts one work request from slot {@code s} (lock held); on failure frees the slot and returns why. */
@@ -317,6 +438,8 @@ final class SendQueue {
     void onCompletion(CompletionBatch wc, int i, int slotIndex, int status) {
         PooledBuffer pb;
         ByteBuf bb;
+        Bind bound;
+        List<Bind> bindsFailed = null;
         int kind;
         long what;
         Throwable postError = null;
@@ -325,21 +448,28 @@ final class SendQueue {
             SendSlot s = slots[slotIndex];
             pb = s.pooled;
             bb = s.payload;
+            bound = s.bind;
             kind = s.kind;
             what = s.what;
             s.pooled = null;
             s.payload = null;
-            Backlogged next = ep.failure() == null && !closed ? backlog.poll() : null;
+            s.bind = null;
+            if (bound != null) {
+                bindPosted = false;
+            }
+            boolean live = ep.failure() == null && !closed;
+            Backlogged next = live && !bindGateClosed() ? backlog.poll() : null;
             if (next != null) {
-                s.area.clear().put(next.head());
-                s.pooled = next.pooled();
-                s.payload = next.payload();
-                s.kind = next.kind();
-                postError = post(s, next.opcode(), next.imm(), next.remoteAddr(), next.rkey(), next.head().length,
-                        next.payloadMr(), next.payloadOffset(), next.payloadLen());
+                postError = postBacklogged(s, next);
             } else {
                 freeSlots[freeCount++] = slotIndex;
                 slotFreed.signal();
+            }
+            if (live) {
+                bindsFailed = postBindIfIdle();
+                if ((bound != null || bindsFailed != null) && postError == null) {
+                    postError = drainBacklog(); // the gate may have opened: what waited behind the bind goes now
+                }
             }
         } finally {
             lock.unlock();
@@ -350,6 +480,15 @@ final class SendQueue {
         if (bb != null) {
             bb.release();
         }
+        failBinds(bindsFailed);
+        if (bound != null) {
+            if (status == CompletionBatch.STATUS_SUCCESS) {
+                bound.done.complete(null);
+            } else {
+                bound.done.completeExceptionally(new IOException("the bind of a memory window for " + ep.peerId()
+                        + " failed: status " + status + " (" + wc.statusText(i) + ")"));
+            }
+        }
         if (status == CompletionBatch.STATUS_SUCCESS) {
             stats.okCompletions.increment();
         } else if (status == CompletionBatch.STATUS_FLUSH_ERROR && ep.isDown()) {
@@ -358,13 +497,24 @@ final class SendQueue {
             String text = wc.statusText(i);
             stats.error(text);
             ep.fail(new IOException("RDMA " + (kind == K_DATA ? "WRITE of the chunk at offset " + what
-                    : kind == K_READ_REPLY ? "WRITE of a read answer" : "SEND of a control frame") + " from "
+                    : kind == K_READ_REPLY ? "WRITE of a read answer" : kind == K_BIND ? "BIND of a memory window"
+                    : "SEND of a control frame") + " from "
                     + ep.local() + " to " + ep.peerId() + " failed: status " + status + " (" + text + ")"
                     + hint(status), null), true);
         }
         if (postError != null) {
             ep.fail(postError, true);
         }
+    }
+
+    /** Posts backlogged send {@code next} from slot {@code s} (lock held); on failure frees the slot, returns why. */
+    private Throwable postBacklogged(SendSlot s, Backlogged next) {
+        s.area.clear().put(next.head());
+        s.pooled = next.pooled();
+        s.payload = next.payload();
+        s.kind = next.kind();
+        return post(s, next.opcode(), next.imm(), next.remoteAddr(), next.rkey(), next.head().length,
+                next.payloadMr(), next.payloadOffset(), next.payloadLen());
     }
 
     /** True once every posted send has completed (nothing outstanding on the send queue). */
@@ -394,10 +544,15 @@ final class SendQueue {
     Held close() {
         List<PooledBuffer> pooled = new ArrayList<>();
         List<ByteBuf> bufs = new ArrayList<>();
+        List<Bind> unbound = new ArrayList<>();
         lock.lock();
         try {
             closed = true;
             for (SendSlot s : slots) {
+                if (s.bind != null) {
+                    unbound.add(s.bind);
+                    s.bind = null;
+                }
                 if (s.pooled != null) {
                     pooled.add(s.pooled);
                     s.pooled = null;
@@ -407,6 +562,9 @@ final class SendQueue {
                     s.payload = null;
                 }
             }
+            unbound.addAll(binds);
+            binds.clear();
+            bindPosted = false;
             for (Backlogged b : backlog) {
                 if (b.pooled() != null) {
                     pooled.add(b.pooled());
@@ -419,6 +577,9 @@ final class SendQueue {
             slotFreed.signalAll();
         } finally {
             lock.unlock();
+        }
+        for (Bind b : unbound) {
+            b.done.completeExceptionally(ep.failureOrClosed());
         }
         return new Held(pooled, bufs);
     }

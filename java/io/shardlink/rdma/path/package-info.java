@@ -16,9 +16,11 @@
  *
  * <h2>Copies</h2>
  * The sender asks for a receive ring for this transfer (RING_REQ on the QUIC control stream). The receiver
- * registers {@code numMemoryRegions} slots of header + {@code maxSendSize} bytes (LOCAL_WRITE | REMOTE_WRITE) if its
- * pinned-memory budget has room and answers with the descriptor (address, rkey, slot size, slots, ring index and
- * generation) on the same TLS stream; otherwise it declines with the reason and that copy goes over QUIC without
+ * registers {@code numMemoryRegions} slots of header + {@code maxSendSize} bytes (LOCAL_WRITE | MW_BIND: no remote
+ * rights of its own) if its pinned-memory budget has room, binds a type-2 memory window to it through this peer's
+ * queue pair (the node's protection domain is shared by all peers: the window's rkey works on this queue pair
+ * only), and once the bind completed answers with the descriptor (address, the window's rkey, slot size, slots,
+ * ring index and generation) on the same TLS stream; otherwise it declines with the reason and that copy goes over QUIC without
  * failing the path. COPY_BEGIN then goes by SEND; each chunk by one RDMA WRITE WITH IMMEDIATE of [header][payload]
  * (the header from the sender's control buffer, the payload from the node's registered chunk pool: no copy, no
  * per-chunk registration) into the next slot, immediate = ring index, generation, slot. The receiver's poller
