@@ -110,8 +110,8 @@ else
   bash ci/rxe-vm.sh --mem 3072 --timeout 2400 -- ci/vm-stage.sh build-reports/vm
   vm_rc=$?
   echo "VM stage exited $vm_rc"
-  count vm-native "$LEDGER" --no-skips --min 12 "$REPORTS/vm/native.xml"
-  count vm-native-asan "$LEDGER" --no-skips --min 12 "$REPORTS/vm/native-asan.xml"
+  count vm-native "$LEDGER" --no-skips --min 16 "$REPORTS/vm/native.xml"
+  count vm-native-asan "$LEDGER" --no-skips --min 16 "$REPORTS/vm/native-asan.xml"
   count vm-java "$LEDGER" --no-skips --min 1 "$REPORTS/vm/java"
   count vm-cli "$LEDGER" --no-skips --min 1 "$REPORTS/vm/cli.xml"
   count vm-consumer "$LEDGER" --no-skips --min 1 "$REPORTS/vm/consumer.xml" # issue 10: examples/consumer over RDMA
