@@ -10,6 +10,7 @@ import io.netty.incubator.codec.quic.QuicStreamChannel;
 import io.netty.incubator.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
 import io.shardlink.api.ShardlinkClosedException;
+import io.shardlink.transfer.SlowSourceGuard;
 import io.shardlink.wire.ErrorCode;
 import io.shardlink.wire.Frame;
 import io.shardlink.wire.FrameCodec;
@@ -64,13 +65,8 @@ public final class QuicConnection {
     private volatile boolean closed;
     /** maxControlRequestsPerSecondPerPeer on the frames the peer sends on the control stream (event loop). */
     private final ControlRequestLimit requestLimit;
-    /**
-     * Shared-stream reads go to the reader threads until this System.nanoTime() (0 = they are served on the
-     * event loop): set after a read served there was slow (see SharedReadServer).
-     */
-    volatile long readsOffLoopUntil;
-    /** Reads served on the event loop in a row that were slow, on any of its shared streams (event loop only). */
-    int slowInARow;
+    /** Sends shared-stream reads to the reader threads for a while after slow ones on the event loop (any stream). */
+    final SlowSourceGuard readGuard = new SlowSourceGuard(SharedReadServer.SLOW_IN_PLACE_NANOS);
     /** Reads served on the event loop that were slow enough to send later ones to the reader threads. */
     final java.util.concurrent.atomic.AtomicLong slowInPlaceReads = new java.util.concurrent.atomic.AtomicLong();
 

@@ -68,15 +68,10 @@ final class SharedReadServer implements ReplyChannel {
         } finally {
             inPlace = false;
         }
-        long took = System.nanoTime() - t0;
-        conn.slowInARow = took > SLOW_IN_PLACE_NANOS ? conn.slowInARow + 1 : 0;
-        if (conn.slowInARow >= 2) {
-            // the BlobSource blocks the event loop (disk, lock, remote store): this connection's reads go to the
-            // node's reader threads for a while, so that a slow source stalls the connection for two reads at
-            // most (then one per second). Two in a row, not one: a fast read is now and then preempted
-            conn.slowInARow = 0;
-            long until = System.nanoTime() + IN_PLACE_BACKOFF_NANOS;
-            conn.readsOffLoopUntil = until == 0 ? 1 : until;
+        long now = System.nanoTime();
+        // a BlobSource that blocks the event loop (disk, lock, remote store) stalls the connection for two reads at
+        // most, then one per second: the guard sends its reads to the node's reader threads meanwhile
+        if (conn.readGuard.record(now - t0, now)) {
             conn.slowInPlaceReads.incrementAndGet();
         }
     }
@@ -163,7 +158,7 @@ final class SharedReadServer implements ReplyChannel {
      * measured about 40% less CPU per 4 KiB read and half the latency (README, Results). The cost is that a
      * source that blocks there stalls every stream of the connection while it does: two reads in a row there
      * slower than {@link #SLOW_IN_PLACE_NANOS} send the connection's reads to the reader threads for
-     * {@link #IN_PLACE_BACKOFF_NANOS}, then they try again on the event loop.
+     * {@link io.shardlink.transfer.SlowSourceGuard#BACKOFF_NANOS}, then they try again on the event loop.
      */
     static final String READS_ON_EVENT_LOOP = System.getProperty("shardlink.quic.readsOnEventLoop", "auto");
     /**
@@ -172,15 +167,12 @@ final class SharedReadServer implements ReplyChannel {
      */
     static final long SLOW_IN_PLACE_NANOS = java.util.concurrent.TimeUnit.MICROSECONDS.toNanos(
             Long.getLong("shardlink.quic.slowInPlaceReadMicros", 5000));
-    /** How long a connection's reads stay on the reader threads after a slow one on the event loop. */
-    static final long IN_PLACE_BACKOFF_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     /** Whether the next request is served on the event loop (not backed off after a slow one). */
     private boolean servesHere() {
         if ("false".equals(READS_ON_EVENT_LOOP)) {
             return false;
         }
-        long until = conn.readsOffLoopUntil;
-        return until == 0 || System.nanoTime() - until >= 0;
+        return conn.readGuard.allowsInPlace(System.nanoTime());
     }
 
     /** A request is being served on the event loop right now (event loop only). */

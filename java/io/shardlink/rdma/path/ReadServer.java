@@ -8,6 +8,7 @@ import io.shardlink.config.Transport;
 import io.shardlink.rdma.MemoryRegion;
 import io.shardlink.rdma.Opcode;
 import io.shardlink.transfer.ReplyChannel;
+import io.shardlink.transfer.SlowSourceGuard;
 import io.shardlink.wire.ErrorCode;
 import io.shardlink.wire.Frame;
 import io.shardlink.wire.FrameCodec;
@@ -27,15 +28,13 @@ final class ReadServer {
     private static final int HDR = FrameCodec.HEADER_SIZE;
     private static final int PAGE = RdmaEndpoint.PAGE;
 
-    /** An in-place read slower than this counts as slow (the QUIC path's limit too). */
+    /** An in-place read slower than this counts as slow (the QUIC path's default limit too). */
     private static final long SLOW_IN_PLACE_NANOS = 5_000_000L;
-    private static final long OFF_POLLER_NANOS = 1_000_000_000L;
 
     private final RdmaEndpoint ep;
     private final RdmaDataPathProvider provider;
-    // poller thread only
-    private int slowInARow;
-    private long offPollerUntil;
+    /** Sends this peer's reads to the reader threads for a while after slow ones on the poller (poller thread). */
+    private final SlowSourceGuard guard = new SlowSourceGuard(SLOW_IN_PLACE_NANOS);
     private final ShardlinkConfig config;
     private final SlotBuf.Owner stagingOwner = b -> ((PooledBuffer) b.attachment).release();
     /** Releases a file-window lease when the WRITE that sent from the window completes. */
@@ -70,12 +69,8 @@ final class ReadServer {
             // a source declared non-blocking that blocks anyway stalls every peer of this poller: after two slow
             // reads in a row this peer's reads go to the reader threads for a while (as QUIC does on its loop).
             // Timed up to the answer's post: the post itself (on rxe a system call that sends) is not the source's
-            long took = (reply.answeredAt != 0 ? reply.answeredAt : System.nanoTime()) - t0;
-            slowInARow = took > SLOW_IN_PLACE_NANOS ? slowInARow + 1 : 0;
-            if (slowInARow >= 2) {
-                slowInARow = 0;
-                offPollerUntil = System.nanoTime() + OFF_POLLER_NANOS;
-            }
+            long now = System.nanoTime();
+            guard.record((reply.answeredAt != 0 ? reply.answeredAt : now) - t0, now);
         }
     }
 
@@ -110,7 +105,7 @@ final class ReadServer {
         }
 
         private boolean readyOnPoller() {
-            if (!ep.onPoller() || offPollerUntil != 0 && System.nanoTime() - offPollerUntil < 0) {
+            if (!ep.onPoller() || !guard.allowsInPlace(System.nanoTime())) {
                 return false;
             }
             if (ready == null) {
