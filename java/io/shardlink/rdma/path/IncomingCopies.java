@@ -109,62 +109,60 @@ final class IncomingCopies {
         int count = config.numMemoryRegions();
         int slotSize = roundUp(HDR + config.maxSendSize(), RdmaEndpoint.PAGE);
         long bytes = (long) count * slotSize;
-        {
-            if (closed) {
-                return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is closed");
-            }
-            if (byTransfer.containsKey(r.transferId())) {
-                return PathMessages.refused("transfer " + r.transferId() + " already has an RDMA ring at " + local);
-            }
-            int maxRings = config.maxRingsPerPeer();
-            if (byTransfer.size() >= maxRings) {
-                stats.ringsOverLimit.increment();
-                ep.peerContext().refusedOverLimit();
-                return decline(r, "node " + local + " already grants " + peerId() + " " + byTransfer.size()
-                        + " receive rings (maxRingsPerPeer = " + maxRings + ")");
-            }
-            if (bytes > Integer.MAX_VALUE || !budget.tryReserve(bytes)) {
-                return decline(r, "node " + local + " has no room in its pinned-memory budget (" + budget + ") for a "
-                        + PinnedBudget.mib(bytes) + " receive ring (" + count + " x " + slotSize + " bytes)");
-            }
-            int idx = -1;
-            for (int i = 0; i < Imm.MAX_RINGS; i++) {
-                int c = (nextIndex + i) % Imm.MAX_RINGS;
-                if (rings.get(c) == null) {
-                    idx = c;
-                    break;
-                }
-            }
-            if (idx < 0) {
-                budget.release(bytes);
-                return decline(r, "node " + local + " already receives " + Imm.MAX_RINGS + " copies from " + peerId()
-                        + " over RDMA");
-            }
-            MemoryRegion mr = null;
-            MemoryWindow mw;
-            try {
-                // no remote rights on the region itself: only the window bound to this peer's QP grants any
-                mr = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) bytes),
-                        Access.LOCAL_WRITE.bit() | Access.MW_BIND.bit());
-                mw = MemoryWindow.allocate(provider.pd());
-            } catch (RdmaException | RuntimeException | OutOfMemoryError e) {
-                RdmaDataPathProvider.closeQuietly(mr);
-                budget.release(bytes);
-                return decline(r, "node " + local + " cannot register a " + PinnedBudget.mib(bytes) + " receive ring: "
-                        + e.getMessage());
-            }
-            generation = (generation + 1) % Imm.GENERATIONS;
-            CopyRing ring = new CopyRing(this, idx, generation, r.transferId(), r.shardId(), mr, mw, slotSize, count,
-                    bytes);
-            rings.set(idx, ring);
-            byTransfer.put(r.transferId(), ring);
-            nextIndex = (idx + 1) % Imm.MAX_RINGS;
-            stats.ringsGranted.increment();
-            stats.liveRings.incrementAndGet();
-            stats.liveRegions.incrementAndGet();
-            stats.liveWindows.incrementAndGet();
-            return null;
+        if (closed) {
+            return PathMessages.refused("RDMA path from " + peerId() + " to " + local + " is closed");
         }
+        if (byTransfer.containsKey(r.transferId())) {
+            return PathMessages.refused("transfer " + r.transferId() + " already has an RDMA ring at " + local);
+        }
+        int maxRings = config.maxRingsPerPeer();
+        if (byTransfer.size() >= maxRings) {
+            stats.ringsOverLimit.increment();
+            ep.peerContext().refusedOverLimit();
+            return decline(r, "node " + local + " already grants " + peerId() + " " + byTransfer.size()
+                    + " receive rings (maxRingsPerPeer = " + maxRings + ")");
+        }
+        if (bytes > Integer.MAX_VALUE || !budget.tryReserve(bytes)) {
+            return decline(r, "node " + local + " has no room in its pinned-memory budget (" + budget + ") for a "
+                    + PinnedBudget.mib(bytes) + " receive ring (" + count + " x " + slotSize + " bytes)");
+        }
+        int idx = -1;
+        for (int i = 0; i < Imm.MAX_RINGS; i++) {
+            int c = (nextIndex + i) % Imm.MAX_RINGS;
+            if (rings.get(c) == null) {
+                idx = c;
+                break;
+            }
+        }
+        if (idx < 0) {
+            budget.release(bytes);
+            return decline(r, "node " + local + " already receives " + Imm.MAX_RINGS + " copies from " + peerId()
+                    + " over RDMA");
+        }
+        MemoryRegion mr = null;
+        MemoryWindow mw;
+        try {
+            // no remote rights on the region itself: only the window bound to this peer's QP grants any
+            mr = MemoryRegion.register(provider.pd(), ByteBuffer.allocateDirect((int) bytes),
+                    Access.LOCAL_WRITE.bit() | Access.MW_BIND.bit());
+            mw = MemoryWindow.allocate(provider.pd());
+        } catch (RdmaException | RuntimeException | OutOfMemoryError e) {
+            RdmaDataPathProvider.closeQuietly(mr);
+            budget.release(bytes);
+            return decline(r, "node " + local + " cannot register a " + PinnedBudget.mib(bytes) + " receive ring: "
+                    + e.getMessage());
+        }
+        generation = (generation + 1) % Imm.GENERATIONS;
+        CopyRing ring = new CopyRing(this, idx, generation, r.transferId(), r.shardId(), mr, mw, slotSize, count,
+                bytes);
+        rings.set(idx, ring);
+        byTransfer.put(r.transferId(), ring);
+        nextIndex = (idx + 1) % Imm.MAX_RINGS;
+        stats.ringsGranted.increment();
+        stats.liveRings.incrementAndGet();
+        stats.liveRegions.incrementAndGet();
+        stats.liveWindows.incrementAndGet();
+        return null;
     }
 
     private byte[] decline(PathMessages.RingRequest r, String why) {
